@@ -1,0 +1,198 @@
+//! Building the profile.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use unimargin_schema::{
+    AccountId, ChainCoverage, ChainId, Coverage, Failure, Health, MarginProfile, ProtocolProfile,
+    ProtocolSnapshot, ReadPoint, Warning, METHODOLOGY_VERSION,
+};
+
+use crate::{EngineSettings, checks, netting, totals};
+
+/// Everything the engine needs, gathered by the caller (which did the I/O).
+#[derive(Debug, Clone)]
+pub struct ProfileInput {
+    /// Accounts requested (canonical). Each must be covered by snapshots or failures.
+    pub accounts: Vec<AccountId>,
+    /// Snapshots read successfully.
+    pub snapshots: Vec<ProtocolSnapshot>,
+    /// Reads that failed, one per protocol market (or per chain when the chain failed).
+    pub failures: Vec<Failure>,
+    /// Protocol markets expected per chain (`protocol/market`), so that a market that produced
+    /// neither a snapshot nor a failure is caught as an internal failure instead of vanishing.
+    pub expected: BTreeMap<ChainId, Vec<String>>,
+    /// Read point per chain; `None` when the chain could not be pinned.
+    pub read_points: BTreeMap<ChainId, Option<ReadPoint>>,
+    /// When the profile is computed (the caller's clock: the engine has none).
+    pub as_of: DateTime<Utc>,
+}
+
+/// Computes the unified margin profile.
+///
+/// Fail-closed rules:
+/// 1. any failure (read error, missing or stale price, unaccounted market) makes
+///    `coverage.complete` false;
+/// 2. a snapshot with a price failure is not counted at all, so its debt can never be silently
+///    priced at zero;
+/// 3. an incomplete profile has no `health`, `initial_health` or `weakest_native_health`, and a
+///    credit capacity of zero.
+pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> MarginProfile {
+    let ProfileInput { mut accounts, mut snapshots, mut failures, expected, read_points, as_of } = input;
+    accounts.sort();
+    accounts.dedup();
+    // Determinism: the output must not depend on the order reads completed in.
+    snapshots.sort_by(|a, b| snapshot_key(a).cmp(&snapshot_key(b)));
+
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut counted: Vec<ProtocolSnapshot> = Vec::with_capacity(snapshots.len());
+    for s in snapshots {
+        let verdict = checks::check_snapshot(&s, settings);
+        warnings.extend(s.warnings.iter().cloned());
+        warnings.extend(verdict.warnings);
+        if verdict.failures.is_empty() {
+            counted.push(s);
+        } else {
+            failures.extend(verdict.failures);
+        }
+    }
+
+    // Every expected (market, account) pair must be accounted for by a snapshot or a failure.
+    for account in &accounts {
+        for market in expected.get(account.chain()).into_iter().flatten() {
+            let seen_ok = counted.iter().any(|s| {
+                &s.provenance.account == account && market_label(s) == *market
+            });
+            let seen_failed = failures.iter().any(|f| {
+                f.scope.account.as_ref().is_none_or(|a| a == account)
+                    && f.scope.chain.as_ref().is_none_or(|c| c == account.chain())
+                    && f.scope.protocol.as_ref().is_none_or(|p| market.starts_with(&format!("{p}/")))
+            });
+            if !seen_ok && !seen_failed {
+                failures.push(Failure {
+                    scope: unimargin_schema::FailureScope {
+                        chain: Some(account.chain().clone()),
+                        account: Some(account.clone()),
+                        ..Default::default()
+                    },
+                    kind: unimargin_schema::FailureKind::Internal,
+                    message: format!("{market}: no snapshot and no failure was reported"),
+                });
+            }
+        }
+    }
+
+    let protocols: Vec<ProtocolProfile> = counted.iter().map(protocol_profile).collect();
+    let totals = totals::sum(protocols.iter().map(|p| &p.totals));
+    let isolated = totals.maintenance_margin_usd;
+    let benefit = netting::cross_margin_benefit(&counted).min(isolated);
+
+    failures.sort_by(|a, b| format!("{:?}", a.scope).cmp(&format!("{:?}", b.scope)).then(a.message.cmp(&b.message)));
+    failures.dedup();
+    warnings.dedup();
+    let complete = failures.is_empty();
+    let protocols_failed = count_failed_markets(&failures, &expected, &accounts);
+
+    let chains = read_points
+        .into_iter()
+        .map(|(chain, read_point)| ChainCoverage {
+            protocols: counted
+                .iter()
+                .filter(|s| s.provenance.chain == chain)
+                .map(market_label)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            chain,
+            read_point,
+        })
+        .collect();
+
+    let health = Health::ratio(totals.adjusted_collateral_usd, totals.maintenance_margin_usd);
+    let initial_health = Health::ratio(totals.initial_collateral_usd, totals.initial_margin_usd);
+    let weakest = protocols.iter().map(|p| p.native_health.value).min().unwrap_or(Health::Infinite);
+    let credit = if complete { totals.free_collateral_usd.max(Decimal::ZERO) } else { Decimal::ZERO };
+
+    MarginProfile {
+        methodology: METHODOLOGY_VERSION.to_owned(),
+        as_of,
+        accounts,
+        coverage: Coverage {
+            complete,
+            chains,
+            protocols_read: u32::try_from(protocols.len()).unwrap_or(u32::MAX),
+            protocols_failed,
+            failures,
+            warnings,
+        },
+        health: complete.then_some(health),
+        initial_health: complete.then_some(initial_health),
+        weakest_native_health: complete.then_some(weakest),
+        credit_capacity_usd: credit,
+        isolated_requirement_usd: isolated,
+        cross_requirement_usd: isolated - benefit,
+        cross_margin_benefit_usd: benefit,
+        totals,
+        protocols,
+    }
+}
+
+/// Distinct (account, protocol market) pairs with a failure; a chain-wide failure counts every
+/// market expected on that chain.
+fn count_failed_markets(
+    failures: &[Failure],
+    expected: &BTreeMap<ChainId, Vec<String>>,
+    accounts: &[AccountId],
+) -> u32 {
+    let mut failed = BTreeSet::new();
+    for f in failures {
+        match (&f.scope.protocol, &f.scope.chain) {
+            (Some(p), chain) => {
+                let market = f.scope.market.as_ref().map(|m| m.0.as_str()).unwrap_or("*");
+                failed.insert((chain.clone(), f.scope.account.clone(), format!("{p}/{market}")));
+            }
+            (None, Some(chain)) => {
+                for account in accounts.iter().filter(|a| a.chain() == chain) {
+                    if f.scope.account.as_ref().is_some_and(|fa| fa != account) {
+                        continue;
+                    }
+                    for m in expected.get(chain).into_iter().flatten() {
+                        failed.insert((Some(chain.clone()), Some(account.clone()), m.clone()));
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    u32::try_from(failed.len()).unwrap_or(u32::MAX)
+}
+
+fn protocol_profile(s: &ProtocolSnapshot) -> ProtocolProfile {
+    let totals = totals::of_positions(&s.positions);
+    ProtocolProfile {
+        protocol: s.provenance.protocol.clone(),
+        market: s.provenance.market.clone(),
+        chain: s.provenance.chain.clone(),
+        account: s.provenance.account.clone(),
+        block: s.provenance.read_point.clone(),
+        native_health: s.native_health.clone(),
+        health: Health::ratio(totals.adjusted_collateral_usd, totals.maintenance_margin_usd),
+        totals,
+        positions: s.positions.clone(),
+    }
+}
+
+/// `protocol/market`, the label coverage uses.
+pub(crate) fn market_label(s: &ProtocolSnapshot) -> String {
+    format!("{}/{}", s.provenance.protocol, s.provenance.market)
+}
+
+fn snapshot_key(s: &ProtocolSnapshot) -> (String, String, String, String) {
+    (
+        s.provenance.chain.to_string(),
+        s.provenance.protocol.to_string(),
+        s.provenance.market.to_string(),
+        s.provenance.account.to_string(),
+    )
+}

@@ -1,0 +1,24 @@
+//! Engine settings.
+
+/// Knobs of the engine, from `config/` (`[risk]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// A price older than this (seconds before the read point) fails the profile closed. Most
+    /// Chainlink feeds heartbeat within 24 h, so a day is the loosest sensible default.
+    #[serde(default = "default_max_price_age")]
+    pub max_price_age_secs: u64,
+    /// When true, a price whose age cannot be determined fails the profile instead of warning.
+    #[serde(default)]
+    pub require_price_age: bool,
+}
+
+fn default_max_price_age() -> u64 {
+    86_400
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self { max_price_age_secs: default_max_price_age(), require_price_age: false }
+    }
+}

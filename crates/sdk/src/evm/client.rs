@@ -1,0 +1,220 @@
+//! The EVM client and its pinned reader.
+
+use std::{fmt, time::Duration};
+
+use alloy::{
+    eips::{BlockId, BlockNumberOrTag},
+    network::TransactionBuilder,
+    primitives::{Address, Bytes},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    sol_types::SolCall,
+    transports::{RpcError, TransportErrorKind},
+};
+use unimargin_schema::{ChainId, ReadPoint};
+
+use super::{Batch, MULTICALL3};
+use crate::{AdapterError, Result};
+
+/// Per-chain settings of the EVM client.
+#[derive(Debug, Clone)]
+pub struct EvmSettings {
+    /// Upper bound of one JSON-RPC request; beyond it the read fails as a timeout.
+    pub request_timeout: Duration,
+    /// Blocks behind the head to pin to (0 = head). A few blocks avoid reading state that a
+    /// reorg is about to undo.
+    pub confirmations: u64,
+    /// Multicall3 address on this chain.
+    pub multicall: Address,
+    /// Most calls per `aggregate3`; bigger batches are split.
+    pub max_calls_per_batch: usize,
+}
+
+impl Default for EvmSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            confirmations: 0,
+            multicall: MULTICALL3,
+            max_calls_per_batch: 300,
+        }
+    }
+}
+
+/// A JSON-RPC client of one EVM chain.
+pub struct EvmClient {
+    chain: ChainId,
+    provider: DynProvider,
+    settings: EvmSettings,
+}
+
+impl fmt::Debug for EvmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The provider holds the RPC URL, which may embed an API key: never print it.
+        f.debug_struct("EvmClient").field("chain", &self.chain).field("settings", &self.settings).finish()
+    }
+}
+
+impl EvmClient {
+    /// A client over HTTP(S). The chain id is not queried here, so a client can be built while
+    /// the node is down; the first read reports the outage.
+    pub fn http(chain: ChainId, url: &str, settings: EvmSettings) -> Result<Self> {
+        let url: alloy::transports::http::reqwest::Url =
+            url.parse().map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
+        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+        Ok(Self::with_provider(chain, provider, settings))
+    }
+
+    /// A client over an existing provider (tests wrap the transport to count requests).
+    pub fn with_provider(chain: ChainId, provider: DynProvider, settings: EvmSettings) -> Self {
+        Self { chain, provider, settings }
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &EvmSettings {
+        &self.settings
+    }
+
+    /// Pins the head (minus the configured confirmations) and returns a reader bound to it.
+    pub async fn pin_latest(&self) -> Result<PinnedEvm> {
+        let tag = if self.settings.confirmations == 0 {
+            BlockNumberOrTag::Latest
+        } else {
+            let head = self.timed(self.provider.get_block_number()).await?;
+            BlockNumberOrTag::Number(head.saturating_sub(self.settings.confirmations))
+        };
+        let block = self
+            .timed(self.provider.get_block_by_number(tag).into_future())
+            .await?
+            .ok_or_else(|| AdapterError::malformed(format!("block {tag} on {}", self.chain), "node returned null"))?;
+        Ok(PinnedEvm {
+            chain: self.chain.clone(),
+            provider: self.provider.clone(),
+            settings: self.settings.clone(),
+            number: block.header.number,
+            hash: format!("{:#x}", block.header.hash),
+            timestamp: block.header.timestamp,
+        })
+    }
+
+    async fn timed<T>(
+        &self,
+        fut: impl std::future::Future<Output = std::result::Result<T, RpcError<TransportErrorKind>>>,
+    ) -> Result<T> {
+        timed(&self.chain, self.settings.request_timeout, fut).await
+    }
+}
+
+/// An EVM reader pinned to one block. Cheap to clone.
+#[derive(Clone)]
+pub struct PinnedEvm {
+    chain: ChainId,
+    provider: DynProvider,
+    settings: EvmSettings,
+    number: u64,
+    hash: String,
+    timestamp: u64,
+}
+
+impl fmt::Debug for PinnedEvm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PinnedEvm")
+            .field("chain", &self.chain)
+            .field("number", &self.number)
+            .field("hash", &self.hash)
+            .finish()
+    }
+}
+
+impl PinnedEvm {
+    /// The chain.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// Block number every call runs at.
+    pub fn block_number(&self) -> u64 {
+        self.number
+    }
+
+    /// Timestamp of the pinned block (what `block.timestamp` is inside the calls).
+    pub fn block_timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The read point for provenance.
+    pub fn read_point(&self) -> ReadPoint {
+        ReadPoint::Block { number: self.number, hash: self.hash.clone(), timestamp: self.timestamp }
+    }
+
+    /// CAIP-10 spelling of a contract on this chain, for provenance and messages.
+    pub fn caip10(&self, address: Address) -> String {
+        format!("{}:{}", self.chain, address.to_checksum(None))
+    }
+
+    /// A new Multicall3 batch at this block.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch::new(self)
+    }
+
+    /// One `eth_call` at the pinned block, decoded as `C`'s return type.
+    pub async fn call<C: SolCall>(&self, target: Address, call: &C) -> Result<C::Return> {
+        let raw = self.raw_call(target, call.abi_encode().into()).await.map_err(|e| match e {
+            AdapterError::RpcError { message, .. } if message.contains("revert") => {
+                AdapterError::CallReverted { target: target.to_checksum(None), function: C::SIGNATURE, reason: Some(message) }
+            }
+            other => other,
+        })?;
+        C::abi_decode_returns(&raw)
+            .map_err(|e| AdapterError::malformed(format!("{} at {target}", C::SIGNATURE), e))
+    }
+
+    /// A raw `eth_call` at the pinned block.
+    pub(crate) async fn raw_call(&self, target: Address, input: Bytes) -> Result<Bytes> {
+        let tx = TransactionRequest::default().with_to(target).with_input(input);
+        let fut = self.provider.call(tx).block(BlockId::number(self.number)).into_future();
+        timed(&self.chain, self.settings.request_timeout, fut).await
+    }
+
+    pub(crate) fn settings(&self) -> &EvmSettings {
+        &self.settings
+    }
+}
+
+/// Runs one RPC future under the request timeout and classifies its error.
+async fn timed<T>(
+    chain: &ChainId,
+    timeout: Duration,
+    fut: impl std::future::Future<Output = std::result::Result<T, RpcError<TransportErrorKind>>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, fut).await {
+        Err(_) => Err(AdapterError::RpcTimeout {
+            chain: chain.to_string(),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        }),
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(classify(chain, e)),
+    }
+}
+
+/// Maps alloy's transport errors onto adapter errors by variant, not by message text.
+fn classify(chain: &ChainId, e: RpcError<TransportErrorKind>) -> AdapterError {
+    let chain = chain.to_string();
+    match e {
+        RpcError::ErrorResp(payload) => {
+            AdapterError::RpcError { chain, message: format!("{} (code {})", payload.message, payload.code) }
+        }
+        RpcError::NullResp => AdapterError::malformed(format!("rpc on {chain}"), "null response"),
+        RpcError::DeserError { err, .. } => AdapterError::malformed(format!("rpc on {chain}"), err),
+        RpcError::Transport(TransportErrorKind::HttpError(http)) => {
+            AdapterError::RpcError { chain, message: format!("HTTP {}", http.status) }
+        }
+        RpcError::Transport(kind) => AdapterError::RpcUnavailable { chain, message: kind.to_string() },
+        other => AdapterError::RpcError { chain, message: other.to_string() },
+    }
+}
