@@ -96,11 +96,12 @@ function main() {
 
   const diagnostics = output.errors ?? [];
   const errors = diagnostics.filter((d) => d.severity === 'error');
+  // formattedMessage already starts with the severity ("Warning: ...", "ParserError: ...").
   for (const d of diagnostics.filter((d) => d.severity !== 'error')) {
-    process.stderr.write(`warning: ${d.formattedMessage ?? d.message}\n`);
+    process.stderr.write(`${d.formattedMessage ?? `${d.type}: ${d.message}`}\n`);
   }
   if (errors.length > 0) {
-    for (const d of errors) process.stderr.write(`error: ${d.formattedMessage ?? d.message}\n`);
+    for (const d of errors) process.stderr.write(`${d.formattedMessage ?? `${d.type}: ${d.message}`}\n`);
     die(`${errors.length} compile error(s)`);
   }
 
