@@ -16,11 +16,10 @@ use crate::{Cache, CacheError, CacheKey};
 /// and `put` errors become `Ok(())`. How long a failing call takes is the inner cache's business
 /// ([`crate::RedisCache`] bounds every command by its timeout).
 ///
-/// Failures are still visible: [`ResilientCache::degraded`] tells /readyz whether the last
-/// call that reached the backend failed, [`ResilientCache::error_count`] counts failures for
-/// metrics, and one
-/// `tracing::warn!` is logged when the backend starts failing and one `tracing::info!` when it
-/// recovers — once per state change, not per call, so an outage does not flood the logs.
+/// Failures are still visible: [`ResilientCache::degraded`] tells /readyz whether the last call
+/// that reached the backend failed, [`ResilientCache::error_count`] counts failures for metrics,
+/// and one `tracing::warn!` is logged when the backend starts failing and one `tracing::info!`
+/// when it recovers — once per state change, not per call, so an outage does not flood the logs.
 ///
 /// While degraded, a failing backend would still cost every `get` and `put` a full timeout, so
 /// calls stop reaching it: at most one `get` or `put` per probe interval (default
