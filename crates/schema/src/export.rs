@@ -67,3 +67,17 @@ pub fn drift(dir: &Path) -> Vec<String> {
         .map(|(name, _)| name.to_owned())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in `schemas/` must equal the export; regenerate with `unimargin schemas`.
+    #[test]
+    fn checked_in_schemas_do_not_drift() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        let drifted = super::drift(&dir);
+        assert!(
+            drifted.is_empty(),
+            "schemas/ differs from the Rust types for {drifted:?}; run `cargo run -p unimargin-cli -- schemas`"
+        );
+    }
+}

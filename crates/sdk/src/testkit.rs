@@ -186,6 +186,11 @@ impl TestChain {
         EvmClient::with_provider(self.chain(), self.provider.clone(), settings)
     }
 
+    /// The anvil process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.anvil.as_ref().map(|a| a.child().id())
+    }
+
     /// Kills the node (to test outages). Clients keep pointing at the now dead port.
     pub fn stop(&mut self) {
         self.anvil = None;

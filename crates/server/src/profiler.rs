@@ -260,7 +260,8 @@ impl Profiler {
     /// Pins `client`'s chain once and reads every (adapter × account) pair at that read point.
     async fn read_chain(&self, client: &ChainClient, accounts: &[AccountId]) -> ChainRead {
         let chain = client.chain().clone();
-        let adapters: Vec<&Arc<dyn ProtocolAdapter>> = self.registry.for_chain(&chain).collect();
+        // Borrowed from `client`, not `chain`: `for_chain` ties its items to the chain's lifetime.
+        let adapters: Vec<&Arc<dyn ProtocolAdapter>> = self.registry.for_chain(client.chain()).collect();
         let expected = adapters.iter().map(|a| label(a.as_ref().descriptor())).collect();
         let span = tracing::info_span!(
             "chain",
@@ -288,7 +289,7 @@ impl Profiler {
                 }
             };
             let read_point = reader.read_point();
-            let (number, hash) = read_point.cache_label();
+            let (number, _) = read_point.cache_label();
             tracing::Span::current().record("block", number);
             let pairs = adapters
                 .iter()

@@ -3,6 +3,8 @@
 //! Expected values are computed here from Aave's published formulas (GenericLogic,
 //! WadRayMath) and written as the arithmetic that produces them.
 
+mod abi;
+
 use std::{collections::BTreeMap, str::FromStr, sync::Arc};
 
 use alloy::primitives::{Address, U256};

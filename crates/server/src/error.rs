@@ -1,0 +1,290 @@
+//! The API's one error type and its JSON body.
+//!
+//! Every non-2xx answer of the service, including axum's own rejections (malformed JSON, wrong
+//! content type, unknown route, wrong method, oversized body) and the request timeout, is an
+//! [`ApiError`] rendered as [`ErrorBody`]: venues parse one shape, never a plain-text body.
+
+use std::time::Duration;
+
+use axum::{
+    Json,
+    extract::rejection::{JsonRejection, PathRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unimargin_schema::{AccountIdError, ChainIdError, Failure, FailureKind, MarginProfile};
+
+use crate::profiler::ProfileError;
+
+/// Machine-readable error codes. Clients branch on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// An account id could not be parsed (malformed, bad address, bad EIP-55 checksum).
+    InvalidAccount,
+    /// An account's chain is not served by this deployment (or its alias is unknown).
+    UnknownChain,
+    /// The request named no account.
+    NoAccounts,
+    /// The request named more accounts than allowed.
+    TooManyAccounts,
+    /// The body is not JSON or not of the expected shape.
+    InvalidRequest,
+    /// The body is not declared as `application/json`.
+    UnsupportedMediaType,
+    /// The body exceeds the configured limit.
+    BodyTooLarge,
+    /// No such route.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The request did not complete within the configured time.
+    RequestTimeout,
+    /// Part of the profile could not be read because an upstream (RPC, oracle) failed.
+    UpstreamUnavailable,
+    /// Part of the profile could not be read because an upstream did not answer in time.
+    UpstreamTimeout,
+    /// A bug; the details are in the service's logs under the request id.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidAccount => "invalid_account",
+            Self::UnknownChain => "unknown_chain",
+            Self::NoAccounts => "no_accounts",
+            Self::TooManyAccounts => "too_many_accounts",
+            Self::InvalidRequest => "invalid_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::BodyTooLarge => "body_too_large",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
+            Self::UpstreamUnavailable => "upstream_unavailable",
+            Self::UpstreamTimeout => "upstream_timeout",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+    /// On `upstream_unavailable` / `upstream_timeout` only: the partial profile, so an
+    /// institution can see what was read. It is incomplete (no health, zero credit capacity)
+    /// and must not be used to grant credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<MarginProfile>,
+}
+
+/// The `error` object of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation. Precise for 4xx; for 5xx it never carries internals.
+    pub message: String,
+    /// The request's `x-request-id`, to quote when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The offending account as given (`invalid_account`, `unknown_chain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The limit that was exceeded (`too_many_accounts`: accounts; `body_too_large`: bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// The read failures that made the profile incomplete (`upstream_*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request itself is invalid (accounts, chains, counts).
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The body is not JSON or not of the expected shape.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is not declared as JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body exceeds the limit.
+    #[error("request body exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// No route matches the path.
+    #[error("no route for {method} {path}")]
+    NotFound {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+    },
+    /// The path exists, the method does not.
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// Request method.
+        method: String,
+        /// Request path.
+        path: String,
+    },
+    /// The request ran out of time.
+    #[error("request did not complete within {} ms", .0.as_millis())]
+    RequestTimeout(Duration),
+    /// The profile is incomplete because upstreams failed; carries the partial profile.
+    #[error("{}", upstream_message(.0))]
+    Upstream(Box<MarginProfile>),
+    /// A bug. The text goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Classifies an incomplete profile: upstream failures only → 502 (504 when any timed
+    /// out) with the partial profile; any other failure kind is a deployment or code problem
+    /// → 500.
+    pub fn incomplete(profile: MarginProfile) -> Self {
+        let failures = &profile.coverage.failures;
+        if !failures.is_empty() && failures.iter().all(|f| f.kind.is_upstream()) {
+            return Self::Upstream(Box::new(profile));
+        }
+        let detail = failures
+            .iter()
+            .map(|f| format!("{:?} ({:?}): {}", f.kind, f.scope, f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::Internal(format!("incomplete profile with non-upstream failures: {detail}"))
+    }
+
+    /// Maps axum's JSON rejection onto the API's codes; `limit` is the configured body limit.
+    pub fn from_json_rejection(rejection: JsonRejection, limit: usize) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(r) => {
+                Self::UnsupportedMediaType(format!("{}; send `Content-Type: application/json`", r.body_text()))
+            }
+            JsonRejection::BytesRejection(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::BodyTooLarge { limit }
+            }
+            other => Self::InvalidRequest(other.body_text()),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self.code() {
+            ErrorCode::InvalidAccount
+            | ErrorCode::UnknownChain
+            | ErrorCode::NoAccounts
+            | ErrorCode::TooManyAccounts
+            | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout | ErrorCode::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Profile(ProfileError::NoAccounts) => ErrorCode::NoAccounts,
+            Self::Profile(ProfileError::TooManyAccounts { .. }) => ErrorCode::TooManyAccounts,
+            Self::Profile(ProfileError::InvalidAccount {
+                reason: AccountIdError::Chain(ChainIdError::UnknownAlias(_)),
+                ..
+            }) => ErrorCode::UnknownChain,
+            Self::Profile(ProfileError::InvalidAccount { .. }) => ErrorCode::InvalidAccount,
+            Self::Profile(ProfileError::UnknownChain { .. }) => ErrorCode::UnknownChain,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
+            Self::Upstream(p) if p.coverage.failures.iter().any(|f| f.kind == FailureKind::RpcTimeout) => {
+                ErrorCode::UpstreamTimeout
+            }
+            Self::Upstream(_) => ErrorCode::UpstreamUnavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The body, with `request_id` filled in when one is known.
+    pub fn into_body(self, request_id: Option<String>) -> ErrorBody {
+        let code = self.code();
+        let message = match &self {
+            // Internals stay in the log; the client gets the id to quote.
+            Self::Internal(_) => match &request_id {
+                Some(id) => format!("internal error; quote request id {id} when reporting it"),
+                None => "internal error".to_owned(),
+            },
+            other => other.to_string(),
+        };
+        let mut detail =
+            ErrorDetail { code, message, request_id, account: None, limit: None, failures: Vec::new() };
+        let mut profile = None;
+        match self {
+            Self::Profile(ProfileError::InvalidAccount { input, .. }) => detail.account = Some(input),
+            Self::Profile(ProfileError::UnknownChain { account, .. }) => {
+                detail.account = Some(account.to_string());
+            }
+            Self::Profile(ProfileError::TooManyAccounts { limit, .. }) => detail.limit = Some(as_u64(limit)),
+            Self::BodyTooLarge { limit } => detail.limit = Some(as_u64(limit)),
+            Self::Upstream(p) => {
+                detail.failures = p.coverage.failures.clone();
+                profile = Some(*p);
+            }
+            _ => {}
+        }
+        ErrorBody { error: detail, profile }
+    }
+}
+
+fn as_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn upstream_message(p: &MarginProfile) -> String {
+    let failed = p.coverage.failures.len();
+    let first = p.coverage.failures.first().map(|f| format!(": {}", f.message)).unwrap_or_default();
+    format!(
+        "profile is incomplete: {failed} read failure(s) upstream{first}; the partial profile must not be used to grant credit"
+    )
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::InvalidRequest(rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // The full error (for internals: the failures) goes to the log, where the request
+            // span carries the request id.
+            tracing::error!(code = self.code().as_str(), error = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code().as_str(), error = %self, "request rejected");
+        }
+        let body = self.into_body(crate::middleware::current_request_id());
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests;
