@@ -64,10 +64,7 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
         url = chain.url(),
         pid = chain.pid().unwrap_or(0),
     );
-    unimargin_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    unimargin_server::serve(listener, state, crate::shutdown_signal()).await?;
     drop(chain);
     Ok(())
 }
