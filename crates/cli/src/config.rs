@@ -25,7 +25,7 @@ use unimargin_sdk::{
 use unimargin_server::{AppState, Profiler, ProfilerSettings, ServerSettings};
 
 /// Environment variables of the project that are not configuration keys.
-const NON_CONFIG_ENV: &[&str] = &["CONFIG", "REDIS_URL", "ANVIL", "TOOLS_DIR", "PROTOCOL_ABIS", "REDIS_SERVER", "LOG"];
+const NON_CONFIG_ENV: &[&str] = &["CONFIG", "REDIS_URL", "ANVIL", "TOOLS_DIR", "PROTOCOL_ABIS", "REDIS_SERVER", "LOG", "TEST_VECTORS"];
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
