@@ -15,6 +15,15 @@ pub mod ui_pool_data_provider {
     );
 }
 
+/// `UiPoolDataProviderV3` in the v3.0 periphery layout (Aave v3.0 forks such as SparkLend).
+pub mod ui_pool_data_provider_v3_0 {
+    alloy::sol!(
+        #[derive(Debug)]
+        IUiPoolDataProviderV3,
+        "fixtures/out-v3.0/IUiPoolDataProviderV3.json"
+    );
+}
+
 /// `IPool` (the subset the adapter reads).
 pub mod pool {
     alloy::sol!(

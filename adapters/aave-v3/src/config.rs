@@ -5,11 +5,17 @@ use std::collections::BTreeMap;
 use alloy::primitives::Address;
 use serde::Deserialize;
 
-/// Struct layout of the deployment's `UiPoolDataProviderV3`. Selectors are identical across
-/// versions, so a wrong layout cannot be detected on chain: it is pinned per deployment.
+/// Aave version of a deployment: the struct layout of its `UiPoolDataProviderV3` and the Pool
+/// arithmetic behind `getUserAccountData`. Selectors are identical across versions, so a wrong
+/// layout cannot be detected on chain: it is pinned per deployment in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum UiLayout {
-    /// aave-v3-origin v3.6 (Aave's main markets since late 2025).
+    /// Aave v3.0.x (periphery v3.0 layout; half-up balances, stable debt, e-mode per reserve with
+    /// an optional category price source). SparkLend runs this.
+    #[serde(rename = "v3.0")]
+    V3_0,
+    /// aave-v3-origin v3.6 (Aave's main markets since late 2025): floor/ceil balances, e-mode
+    /// bitmaps with ltvzero, no stable debt.
     #[serde(rename = "v3.6")]
     V3_6,
 }

@@ -29,7 +29,15 @@ mod contracts {
     pub(crate) mod feed {
         alloy::sol!(#[sol(rpc)] ChainlinkAggregatorFixture, "fixtures/out/ChainlinkAggregatorFixture.json");
     }
+    pub(crate) mod pool30 {
+        alloy::sol!(#[sol(rpc)] PoolV30Fixture, "fixtures/out-v3.0/PoolV30Fixture.json");
+    }
+    pub(crate) mod ui30 {
+        alloy::sol!(#[sol(rpc)] UiPoolDataProviderV30Fixture, "fixtures/out-v3.0/UiPoolDataProviderV30Fixture.json");
+    }
     pub(crate) use ap::PoolAddressesProviderFixture;
+    pub(crate) use pool30::PoolV30Fixture;
+    pub(crate) use ui30::UiPoolDataProviderV30Fixture;
     pub(crate) use feed::ChainlinkAggregatorFixture;
     pub(crate) use oracle::AaveOracleFixture;
     pub(crate) use pool::PoolFixture;
@@ -106,9 +114,10 @@ impl FixtureMarket {
     /// Deploys a full market (provider, oracle with one feed per reserve, pool, UI data provider)
     /// from the chain's first dev account and lists `reserves` in order (reserve id = index).
     pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpec]) -> Result<Self, FixtureError> {
-        // Transactions need nonce and gas filled; the reading provider deliberately has no fillers.
+        // Transactions need nonce and gas filled (the reading provider deliberately has none); the
+        // nonce is asked for each time because several fixture markets share the deployer.
         let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
         let from = chain.accounts()[0];
 
         let ap = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
@@ -350,4 +359,194 @@ pub async fn seed_demo_owner(market: &FixtureMarket, owner: Address) -> Result<(
     market.set_user_reserve(owner, "WBTC", units(1, 8) / U256::from(2u8), true, U256::ZERO).await?;
     market.set_user_reserve(owner, "USDC", units(5_000, 6), false, units(12_000, 6)).await?;
     market.set_user_reserve(owner, "DAI", U256::ZERO, false, units(3_000, 18)).await
+}
+
+/// One reserve of a v3.0 market.
+#[derive(Debug, Clone)]
+pub struct ReserveSpecV30 {
+    /// Ticker.
+    pub symbol: &'static str,
+    /// Token decimals.
+    pub decimals: u8,
+    /// LTV (bps).
+    pub ltv_bps: u16,
+    /// Liquidation threshold (bps); 0 = not accepted as collateral.
+    pub liquidation_threshold_bps: u16,
+    /// E-mode category of the reserve (0 = none).
+    pub emode_category: u8,
+    /// USD price with 8 decimals.
+    pub price_usd_e8: i64,
+}
+
+/// A deployed Aave v3.0-style market (the layout and arithmetic SparkLend runs).
+#[derive(Debug, Clone)]
+pub struct FixtureMarketV30 {
+    provider: DynProvider,
+    from: Address,
+    /// `PoolAddressesProvider`.
+    pub addresses_provider: Address,
+    /// `Pool` (v3.0 arithmetic).
+    pub pool: Address,
+    /// `AaveOracle`.
+    pub oracle: Address,
+    /// `UiPoolDataProviderV3` (v3.0 layout).
+    pub ui_pool_data_provider: Address,
+    /// Token address per symbol.
+    pub assets: BTreeMap<String, Address>,
+    /// Chainlink feed per symbol.
+    pub feeds: BTreeMap<String, Address>,
+}
+
+impl FixtureMarketV30 {
+    /// Deploys provider, oracle, v3.0 pool and UI data provider, and lists `reserves`.
+    pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpecV30]) -> Result<Self, FixtureError> {
+        let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
+        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
+        let from = chain.accounts()[0];
+        let ap = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy PoolAddressesProvider"))?;
+        let oracle = AaveOracleFixture::deploy_builder(provider.clone(), ap, Address::ZERO, U256::from(100_000_000u64))
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy AaveOracle"))?;
+        let pool = PoolV30Fixture::deploy_builder(provider.clone(), ap).from(from).deploy().await.map_err(tx_err("deploy Pool v3.0"))?;
+        let ui = UiPoolDataProviderV30Fixture::deploy_builder(provider.clone())
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy UiPoolDataProviderV3 v3.0"))?;
+        let ap_c = PoolAddressesProviderFixture::new(ap, provider.clone());
+        send(ap_c.fixtureSetPool(pool).from(from), "setPool").await?;
+        send(ap_c.fixtureSetPriceOracle(oracle).from(from), "setPriceOracle").await?;
+        let mut market = Self {
+            provider,
+            from,
+            addresses_provider: ap,
+            pool,
+            oracle,
+            ui_pool_data_provider: ui,
+            assets: BTreeMap::new(),
+            feeds: BTreeMap::new(),
+        };
+        for r in reserves {
+            let asset = asset_address(r.symbol);
+            let feed = ChainlinkAggregatorFixture::deploy_builder(
+                market.provider.clone(),
+                8,
+                format!("{} / USD", r.symbol),
+                I256::try_from(r.price_usd_e8).unwrap_or_default(),
+            )
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy feed"))?;
+            let oracle_c = AaveOracleFixture::new(oracle, market.provider.clone());
+            send(oracle_c.fixtureSetAssetSource(asset, feed).from(from), "setAssetSource").await?;
+            let pool_c = PoolV30Fixture::new(pool, market.provider.clone());
+            send(
+                pool_c
+                    .fixtureInitReserve(asset, r.symbol.to_owned(), r.decimals, r.ltv_bps, r.liquidation_threshold_bps, 10_500, r.emode_category)
+                    .from(from),
+                "initReserve",
+            )
+            .await?;
+            market.assets.insert(r.symbol.to_owned(), asset);
+            market.feeds.insert(r.symbol.to_owned(), feed);
+        }
+        Ok(market)
+    }
+
+    fn asset(&self, symbol: &str) -> Result<Address, FixtureError> {
+        self.assets.get(symbol).copied().ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))
+    }
+
+    /// The `params` JSON of a `[[deployments]]` entry for this market.
+    pub fn deployment_params(&self, risk_keys: &BTreeMap<String, String>) -> serde_json::Value {
+        serde_json::json!({
+            "pool_addresses_provider": self.addresses_provider.to_checksum(None),
+            "pool": self.pool.to_checksum(None),
+            "ui_pool_data_provider": self.ui_pool_data_provider.to_checksum(None),
+            "ui_layout": "v3.0",
+            "risk_keys": risk_keys,
+        })
+    }
+
+    /// Sets a user's balances in one reserve (stable debt accrues at `stable_rate` ray/year from
+    /// `stable_last_update`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_user_reserve(
+        &self,
+        user: Address,
+        symbol: &str,
+        scaled_supply: U256,
+        use_as_collateral: bool,
+        scaled_variable_debt: U256,
+        principal_stable_debt: U256,
+        stable_rate: U256,
+        stable_last_update: u64,
+    ) -> Result<(), FixtureError> {
+        let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
+        send(
+            pool.fixtureSetUserReserve(
+                user,
+                self.asset(symbol)?,
+                scaled_supply,
+                use_as_collateral,
+                scaled_variable_debt,
+                principal_stable_debt,
+                stable_rate,
+                alloy::primitives::aliases::U40::from(stable_last_update),
+            )
+            .from(self.from),
+            "setUserReserve",
+        )
+        .await
+    }
+
+    /// Sets a reserve's indexes, rates and last update.
+    pub async fn set_indexes(
+        &self,
+        symbol: &str,
+        liquidity_index: u128,
+        borrow_index: u128,
+        liquidity_rate: u128,
+        borrow_rate: u128,
+        last_update: u64,
+    ) -> Result<(), FixtureError> {
+        let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
+        send(
+            pool.fixtureSetReserveIndexes(
+                self.asset(symbol)?,
+                liquidity_index,
+                borrow_index,
+                liquidity_rate,
+                borrow_rate,
+                alloy::primitives::aliases::U40::from(last_update),
+            )
+            .from(self.from),
+            "setReserveIndexes",
+        )
+        .await
+    }
+
+    /// Configures e-mode category `id`; `price_source` (an asset listed in the oracle, or zero)
+    /// overrides member prices.
+    pub async fn set_emode_category(&self, id: u8, ltv_bps: u16, liquidation_threshold_bps: u16, price_source: Address, label: &str) -> Result<(), FixtureError> {
+        let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
+        send(
+            pool.fixtureSetEModeCategory(id, ltv_bps, liquidation_threshold_bps, 10_100, price_source, label.to_owned()).from(self.from),
+            "setEModeCategory",
+        )
+        .await
+    }
+
+    /// Puts a user in an e-mode category.
+    pub async fn set_user_emode(&self, user: Address, id: u8) -> Result<(), FixtureError> {
+        let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
+        send(pool.fixtureSetUserEMode(user, id).from(self.from), "setUserEMode").await
+    }
 }

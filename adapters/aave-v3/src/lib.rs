@@ -38,16 +38,18 @@ pub use config::{AaveDeployment, UiLayout};
 pub const KIND: &str = "aave-v3";
 
 /// One Aave v3 deployment on one chain.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AaveV3Adapter {
     descriptor: AdapterDescriptor,
     deployment: AaveDeployment,
+    /// Reserve ids and feeds, memoized so the steady state is one batch (see [`fetch`]).
+    layout: tokio::sync::RwLock<Option<fetch::MarketLayout>>,
 }
 
 impl AaveV3Adapter {
     /// An adapter for a deployment.
     pub fn new(descriptor: AdapterDescriptor, deployment: AaveDeployment) -> Self {
-        Self { descriptor, deployment }
+        Self { descriptor, deployment, layout: tokio::sync::RwLock::new(None) }
     }
 }
 
@@ -63,7 +65,11 @@ impl ProtocolAdapter for AaveV3Adapter {
             expected: "evm account",
             actual: "non-evm account",
         })?);
-        let raw = fetch::fetch(evm, &self.deployment, user).await?;
+        let known = self.layout.read().await.clone();
+        let (raw, layout) = fetch::fetch(evm, &self.deployment, user, known.as_ref()).await?;
+        if known.as_ref() != Some(&layout) {
+            *self.layout.write().await = Some(layout);
+        }
         let ctx = normalize::NormalizeContext {
             chain: &self.descriptor.chain,
             read_point: evm.read_point(),

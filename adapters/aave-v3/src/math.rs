@@ -88,6 +88,40 @@ pub(crate) fn normalized_debt(index: U256, rate: U256, last_update: u64, now: u6
     ray_mul(compounded, index)
 }
 
+/// `percentMul`, rounding half up (v3.0).
+pub(crate) fn percent_mul(value: U256, bps: U256) -> Result<U256, AdapterError> {
+    let half = U256::from(PERCENTAGE_FACTOR / 2);
+    Ok((mul(value, bps, "percentMul")?.checked_add(half).ok_or_else(|| overflow("percentMul"))?)
+        / U256::from(PERCENTAGE_FACTOR))
+}
+
+/// v3.0's `calculateCompoundedInterest` (binomial expansion with separate power terms); v3.6
+/// rewrote it as [`normalized_debt`] does, and the two differ in the last digits.
+pub(crate) fn compounded_interest_v3_0(rate: U256, last_update: u64, now: u64) -> Result<U256, AdapterError> {
+    let exp = now.checked_sub(last_update).ok_or_else(|| overflow("updated in the future"))?;
+    if exp == 0 {
+        return Ok(ray());
+    }
+    let exp_u = U256::from(exp);
+    let exp_minus_one = U256::from(exp - 1);
+    let exp_minus_two = U256::from(exp.saturating_sub(2));
+    let year = U256::from(SECONDS_PER_YEAR);
+    let base_power_two = ray_mul(rate, rate)? / (year * year);
+    let base_power_three = ray_mul(base_power_two, rate)? / year;
+    let second = mul(mul(exp_u, exp_minus_one, "compounded")?, base_power_two, "compounded")? / U256::from(2u8);
+    let third = mul(mul(mul(exp_u, exp_minus_one, "compounded")?, exp_minus_two, "compounded")?, base_power_three, "compounded")?
+        / U256::from(6u8);
+    Ok(ray() + mul(rate, exp_u, "compounded")? / year + second + third)
+}
+
+/// v3.0 normalized variable debt.
+pub(crate) fn normalized_debt_v3_0(index: U256, rate: U256, last_update: u64, now: u64) -> Result<U256, AdapterError> {
+    if last_update == now {
+        return Ok(index);
+    }
+    ray_mul(compounded_interest_v3_0(rate, last_update, now)?, index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +152,19 @@ mod tests {
         // Compounded, third-order: 1 + 0.1 + 0.1·(0.05 + 0.1·0.1/6) = 1.105166666…
         assert_eq!(normalized_debt(index, rate, 0, year).unwrap(), u("1105166666666666666666666667"));
         assert_eq!(normalized_debt(index, rate, year, year).unwrap(), index);
+    }
+
+    #[test]
+    fn v3_0_compounding_of_one_year() {
+        // 10 %/year over n = 365 days of seconds: RAY + r·n/Y + n(n−1)·b2/2 + n(n−1)(n−2)·b3/6 with
+        // b2 = rayMul(r, r)/Y² = 10_055_103_770 and b3 = rayMul(b2, r)/Y = 31 (v3.0 truncates the
+        // per-second powers, so it lands below the third-order value 1.1051666…).
+        let rate = ray() / U256::from(10u8);
+        let v30 = compounded_interest_v3_0(rate, 0, SECONDS_PER_YEAR).unwrap();
+        assert_eq!(v30, u("1105162042821782412575504000"));
+        assert!(v30 < normalized_debt(ray(), rate, 0, SECONDS_PER_YEAR).unwrap());
+        assert_eq!(compounded_interest_v3_0(rate, 5, 5).unwrap(), ray());
+        assert_eq!(percent_mul(U256::from(3u8), U256::from(5000u16)).unwrap(), U256::from(2u8)); // 1.5 → 2
     }
 
     #[test]

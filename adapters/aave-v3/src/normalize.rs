@@ -16,7 +16,11 @@ use unimargin_sdk::{
     units::{Rounding, scale},
 };
 
-use crate::{AaveDeployment, fetch::RawAccount, math};
+use crate::{
+    AaveDeployment, UiLayout,
+    fetch::{RawAccount, ReserveState},
+    math,
+};
 
 /// Metric name of Aave's health factor.
 pub const METRIC: &str = "aave-v3.health_factor";
@@ -51,10 +55,12 @@ struct UsedReserve<'a> {
     supply_units: U256,
     debt_units: U256,
     collateral_enabled: bool,
+    /// The LTV this collateral contributes to the account's average (0 for zero-LTV reserves).
     ltv_bps: u16,
     lt_bps: u16,
     scaled_supply: U256,
     scaled_debt: U256,
+    principal_stable_debt: U256,
     income_index: U256,
     debt_index: U256,
 }
@@ -93,16 +99,125 @@ fn health_from_wad(hf: U256) -> Result<Health> {
     Ok(Health::Finite(scale(hf, 18, Rounding::Down)?.value.normalize()))
 }
 
+fn bps_of(v: U256) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
+}
+
+/// Resolves every reserve the user touches with the version's e-mode rules and balance rounding.
+fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
+    let now = raw.block_timestamp;
+    let emode = if raw.user_emode == 0 {
+        None
+    } else {
+        match (raw.emodes.iter().find(|e| e.id == raw.user_emode), raw.version) {
+            (Some(e), _) => Some(e),
+            // v3.0 lists categories through their member reserves: a category without members
+            // changes nothing.
+            (None, UiLayout::V3_0) => None,
+            (None, UiLayout::V3_6) => {
+                return Err(AdapterError::malformed(
+                    "getEModes",
+                    format!("user is in e-mode {} which is not listed", raw.user_emode),
+                ));
+            }
+        }
+    };
+    let reserves: BTreeMap<Address, &ReserveState> = raw.reserves.iter().map(|r| (r.asset, r)).collect();
+    let mut used = Vec::new();
+    for u in &raw.user_reserves {
+        if u.scaled_supply.is_zero() && u.scaled_variable_debt.is_zero() && u.principal_stable_debt.is_zero() {
+            continue;
+        }
+        let r = reserves.get(&u.asset).ok_or_else(|| {
+            AdapterError::malformed("getUserReservesData", format!("reserve {} missing from getReservesData", u.asset))
+        })?;
+        let id = match raw.version {
+            UiLayout::V3_6 => *raw.reserve_ids.get(&u.asset).ok_or_else(|| {
+                AdapterError::malformed("getReserveData", format!("no reserve id for {}", u.asset))
+            })?,
+            UiLayout::V3_0 => raw.reserve_ids.get(&u.asset).copied().unwrap_or(0),
+        };
+        let decimals = u8::try_from(r.decimals)
+            .ok()
+            .filter(|d| *d <= 77)
+            .ok_or_else(|| AdapterError::malformed("getReservesData", format!("{} has {} decimals", r.symbol, r.decimals)))?;
+        let income_index = math::normalized_income(U256::from(r.liquidity_index), U256::from(r.liquidity_rate), r.last_update, now)?;
+        let (base_ltv, base_lt) = (bps_of(r.ltv_bps), bps_of(r.lt_bps));
+        let mut price_base = r.price_base;
+        let (ltv_bps, lt_bps, debt_index, supply_units, debt_units, collateral_enabled);
+        match raw.version {
+            UiLayout::V3_6 => {
+                // ValidationLogic.getUserReserveLtv and the e-mode threshold override.
+                (ltv_bps, lt_bps) = match emode {
+                    Some(e) if bit(e.collateral_bitmap, id) => {
+                        (if bit(e.ltvzero_bitmap, id) { 0 } else { e.ltv }, e.liquidation_threshold)
+                    }
+                    _ => (base_ltv, base_lt),
+                };
+                debt_index = math::normalized_debt(U256::from(r.variable_borrow_index), U256::from(r.variable_borrow_rate), r.last_update, now)?;
+                supply_units = math::ray_mul_floor(u.scaled_supply, income_index)?;
+                debt_units = math::ray_mul_ceil(u.scaled_variable_debt, debt_index)?;
+                collateral_enabled = u.collateral && !u.scaled_supply.is_zero();
+            }
+            UiLayout::V3_0 => {
+                let member = emode.filter(|e| r.emode_category != 0 && r.emode_category == e.id);
+                (ltv_bps, lt_bps) = match member {
+                    // A zero base LTV stays zero in e-mode: v3.0 only adds the e-mode LTV of
+                    // reserves that have one.
+                    Some(e) => (if base_ltv == 0 { 0 } else { e.ltv }, e.liquidation_threshold),
+                    None => (base_ltv, base_lt),
+                };
+                if let Some(e) = member.filter(|e| e.price_source != Address::ZERO) {
+                    price_base = *raw.source_prices.get(&e.price_source).ok_or_else(|| AdapterError::MissingPrice {
+                        asset: r.symbol.clone(),
+                        detail: format!("e-mode {} price source {} was not read", e.id, e.price_source),
+                    })?;
+                }
+                debt_index = math::normalized_debt_v3_0(U256::from(r.variable_borrow_index), U256::from(r.variable_borrow_rate), r.last_update, now)?;
+                supply_units = math::ray_mul(u.scaled_supply, income_index)?;
+                let stable = if u.principal_stable_debt.is_zero() {
+                    U256::ZERO
+                } else {
+                    math::ray_mul(u.principal_stable_debt, math::compounded_interest_v3_0(u.stable_rate, u.stable_last_update, now)?)?
+                };
+                debt_units = math::ray_mul(u.scaled_variable_debt, debt_index)? + stable;
+                // v3.0 skips collateral whose liquidation threshold is zero.
+                collateral_enabled = u.collateral && !u.scaled_supply.is_zero() && base_lt != 0;
+            }
+        }
+        used.push(UsedReserve {
+            id,
+            asset: u.asset,
+            symbol: &r.symbol,
+            decimals,
+            price_base,
+            price_feed: r.price_feed,
+            supply_units,
+            debt_units,
+            collateral_enabled,
+            ltv_bps,
+            lt_bps,
+            scaled_supply: u.scaled_supply,
+            scaled_debt: u.scaled_variable_debt,
+            principal_stable_debt: u.principal_stable_debt,
+            income_index,
+            debt_index,
+        });
+    }
+    used.sort_by_key(|u| (u.id, u.asset));
+    Ok(used)
+}
+
 /// Normalizes a raw read into a snapshot. Pure and deterministic.
 pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<ProtocolSnapshot> {
     let now = raw.block_timestamp;
     let mut notes: Vec<String> = Vec::new();
 
     // Base currency → USD: price_usd = price_base / unit × (reference price in USD, 8 decimals).
-    let unit = raw.base_currency.marketReferenceCurrencyUnit;
+    let unit = raw.base_unit;
     let unit_decimals = power_of_ten(unit)
         .ok_or_else(|| AdapterError::malformed("marketReferenceCurrencyUnit", format!("{unit} is not a power of ten")))?;
-    let ref_usd_raw = raw.base_currency.marketReferenceCurrencyPriceInUsd;
+    let ref_usd_raw = raw.base_price_usd;
     if ref_usd_raw.is_negative() || ref_usd_raw.is_zero() {
         return Err(AdapterError::MissingPrice {
             asset: "market reference currency".into(),
@@ -110,62 +225,7 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         });
     }
     let ref_usd = scale(ref_usd_raw.into_raw(), 8, Rounding::Down)?.value;
-
-    let emode = if raw.user_emode == 0 {
-        None
-    } else {
-        Some(raw.emodes.iter().find(|e| e.id == raw.user_emode).ok_or_else(|| {
-            AdapterError::malformed("getEModes", format!("user is in e-mode {} which is not listed", raw.user_emode))
-        })?)
-    };
-
-    let reserves: BTreeMap<Address, _> = raw.reserves.iter().map(|r| (r.underlyingAsset, r)).collect();
-    let mut used: Vec<UsedReserve<'_>> = Vec::new();
-    for u in &raw.user_reserves {
-        if u.scaledATokenBalance.is_zero() && u.scaledVariableDebt.is_zero() {
-            continue;
-        }
-        let r = reserves.get(&u.underlyingAsset).ok_or_else(|| {
-            AdapterError::malformed("getUserReservesData", format!("reserve {} missing from getReservesData", u.underlyingAsset))
-        })?;
-        let id = *raw.reserve_ids.get(&u.underlyingAsset).ok_or_else(|| {
-            AdapterError::malformed("getReserveData", format!("no reserve id for {}", u.underlyingAsset))
-        })?;
-        let decimals = u8::try_from(r.decimals)
-            .ok()
-            .filter(|d| *d <= 77)
-            .ok_or_else(|| AdapterError::malformed("getReservesData", format!("{} has {} decimals", r.symbol, r.decimals)))?;
-        let last_update = u64::try_from(r.lastUpdateTimestamp.to::<u64>()).unwrap_or(u64::MAX);
-        let income_index = math::normalized_income(U256::from(r.liquidityIndex), U256::from(r.liquidityRate), last_update, now)?;
-        let debt_index = math::normalized_debt(U256::from(r.variableBorrowIndex), U256::from(r.variableBorrowRate), last_update, now)?;
-        // ValidationLogic.getUserReserveLtv and the e-mode threshold override.
-        let in_emode = emode.is_some_and(|e| bit(e.eMode.collateralBitmap, id));
-        let (ltv_bps, lt_bps) = match emode {
-            Some(e) if in_emode => (if bit(e.eMode.ltvzeroBitmap, id) { 0 } else { e.eMode.ltv }, e.eMode.liquidationThreshold),
-            _ => (
-                u16::try_from(r.baseLTVasCollateral).unwrap_or(u16::MAX),
-                u16::try_from(r.reserveLiquidationThreshold).unwrap_or(u16::MAX),
-            ),
-        };
-        used.push(UsedReserve {
-            id,
-            asset: u.underlyingAsset,
-            symbol: &r.symbol,
-            decimals,
-            price_base: r.priceInMarketReferenceCurrency,
-            price_feed: r.priceOracle,
-            supply_units: math::ray_mul_floor(u.scaledATokenBalance, income_index)?,
-            debt_units: math::ray_mul_ceil(u.scaledVariableDebt, debt_index)?,
-            collateral_enabled: u.usageAsCollateralEnabledOnUser && !u.scaledATokenBalance.is_zero(),
-            ltv_bps,
-            lt_bps,
-            scaled_supply: u.scaledATokenBalance,
-            scaled_debt: u.scaledVariableDebt,
-            income_index,
-            debt_index,
-        });
-    }
-    used.sort_by_key(|u| u.id);
+    let used = used_reserves(raw)?;
 
     let chain_ref = |a: Address| format!("{}:{}", ctx.chain, a.to_checksum(None));
     let mut positions = Vec::new();
@@ -190,6 +250,7 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         };
         let bps = |v: u16| Decimal::new(i64::from(v), 4);
         let mut native = BTreeMap::from([
+            ("aave_version".to_owned(), format!("{:?}", raw.version)),
             ("reserve_id".to_owned(), u.id.to_string()),
             ("emode_category".to_owned(), raw.user_emode.to_string()),
             ("ltv_bps".to_owned(), u.ltv_bps.to_string()),
@@ -220,6 +281,9 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         if !u.debt_units.is_zero() {
             let amount = decimal_of(u.debt_units, u32::from(u.decimals), Rounding::Up, &mut notes, u.symbol)?;
             native.insert("scaled_balance".into(), u.scaled_debt.to_string());
+            if !u.principal_stable_debt.is_zero() {
+                native.insert("principal_stable_debt".into(), u.principal_stable_debt.to_string());
+            }
             native.insert("normalized_variable_debt".into(), u.debt_index.to_string());
             native.insert("balance_base_units".into(), u.debt_units.to_string());
             positions.push(Position {
@@ -239,7 +303,7 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         }
     }
 
-    let reproduced = reproduce_account_data(&used)?;
+    let reproduced = reproduce_account_data(&used, raw.version)?;
     let reported = &raw.reported;
     let mut native_health = NativeHealth::new(
         METRIC,
@@ -327,7 +391,7 @@ struct AccountData {
     health_factor: U256,
 }
 
-fn reproduce_account_data(used: &[UsedReserve<'_>]) -> Result<AccountData> {
+fn reproduce_account_data(used: &[UsedReserve<'_>], version: UiLayout) -> Result<AccountData> {
     let mut total_collateral = U256::ZERO;
     let mut total_debt = U256::ZERO;
     let mut ltv_sum = U256::ZERO;
@@ -336,28 +400,44 @@ fn reproduce_account_data(used: &[UsedReserve<'_>]) -> Result<AccountData> {
     for u in used {
         let unit = U256::from(10u8).pow(U256::from(u.decimals));
         if u.collateral_enabled {
-            // aToken balance (floor) × price / unit, floored.
+            // aToken balance × price / unit, floored.
             let base = u.supply_units.checked_mul(u.price_base).ok_or_else(overflow)? / unit;
             total_collateral += base;
             ltv_sum += base.checked_mul(U256::from(u.ltv_bps)).ok_or_else(overflow)?;
             lt_sum += base.checked_mul(U256::from(u.lt_bps)).ok_or_else(overflow)?;
         }
-        if !u.scaled_debt.is_zero() {
-            total_debt += math::mul_div_ceil(u.debt_units, u.price_base, unit)?;
+        if !u.debt_units.is_zero() {
+            total_debt += match version {
+                UiLayout::V3_6 => math::mul_div_ceil(u.debt_units, u.price_base, unit)?,
+                UiLayout::V3_0 => u.debt_units.checked_mul(u.price_base).ok_or_else(overflow)? / unit,
+            };
         }
     }
-    let health_factor = if total_debt.is_zero() {
-        U256::MAX
-    } else {
-        math::wad_div(lt_sum, total_debt)? / U256::from(math::PERCENTAGE_FACTOR)
-    };
     let (avg_ltv, avg_lt) = if total_collateral.is_zero() {
         (U256::ZERO, U256::ZERO)
     } else {
         (ltv_sum / total_collateral, lt_sum / total_collateral)
     };
-    // GenericLogic.calculateAvailableBorrows.
-    let borrowable = math::percent_mul_floor(total_collateral, avg_ltv)?;
+    let (health_factor, borrowable) = match version {
+        // v3.6: the threshold sum keeps its precision until after the division.
+        UiLayout::V3_6 => (
+            if total_debt.is_zero() {
+                U256::MAX
+            } else {
+                math::wad_div(lt_sum, total_debt)? / U256::from(math::PERCENTAGE_FACTOR)
+            },
+            math::percent_mul_floor(total_collateral, avg_ltv)?,
+        ),
+        // v3.0: the average threshold is floored first, then applied with a half-up percentMul.
+        UiLayout::V3_0 => (
+            if total_debt.is_zero() {
+                U256::MAX
+            } else {
+                math::wad_div(math::percent_mul(total_collateral, avg_lt)?, total_debt)?
+            },
+            math::percent_mul(total_collateral, avg_ltv)?,
+        ),
+    };
     let available_borrows = borrowable.saturating_sub(total_debt);
     Ok(AccountData { total_collateral, total_debt, avg_ltv, avg_lt, available_borrows, health_factor })
 }

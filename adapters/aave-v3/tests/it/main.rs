@@ -4,6 +4,7 @@
 //! WadRayMath) and written as the arithmetic that produces them.
 
 mod abi;
+mod spark;
 
 use std::{collections::BTreeMap, str::FromStr, sync::Arc};
 

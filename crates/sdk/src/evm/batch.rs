@@ -57,31 +57,10 @@ impl<'a> Batch<'a> {
         self.calls.is_empty()
     }
 
-    /// Sends the batch (one `eth_call` per `max_calls_per_batch` calls) at the pinned block.
+    /// Sends the batch at the pinned block. Batches submitted concurrently on the same pinned
+    /// reader (by other adapters of the same profile) travel in the same `aggregate3` request.
     pub async fn execute(self) -> Result<BatchResults> {
-        let chunk = self.evm.settings().max_calls_per_batch.max(1);
-        let multicall = self.evm.settings().multicall;
-        let mut results = Vec::with_capacity(self.calls.len());
-        let chunks: Vec<Vec<IMulticall3::Call3>> = self.calls.chunks(chunk).map(<[_]>::to_vec).collect();
-        // Chunks are independent: send them concurrently so a big batch still costs one
-        // round-trip time.
-        let futures = chunks.into_iter().map(|calls| {
-            let expected = calls.len();
-            async move {
-                let call = IMulticall3::aggregate3Call { calls };
-                let out = self.evm.call(multicall, &call).await?;
-                if out.len() != expected {
-                    return Err(AdapterError::malformed(
-                        "Multicall3.aggregate3",
-                        format!("{} results for {expected} calls", out.len()),
-                    ));
-                }
-                Ok(out)
-            }
-        });
-        for chunk_results in futures::future::try_join_all(futures).await? {
-            results.extend(chunk_results);
-        }
+        let results = self.evm.submit(self.calls).await?;
         Ok(BatchResults { results, labels: self.labels })
     }
 }

@@ -1,19 +1,20 @@
 //! The EVM client and its pinned reader.
 
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     network::TransactionBuilder,
     primitives::{Address, Bytes},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::client::ClientBuilder,
     rpc::types::TransactionRequest,
     sol_types::SolCall,
     transports::{RpcError, TransportErrorKind},
 };
 use unimargin_schema::{ChainId, ReadPoint};
 
-use super::{Batch, MULTICALL3};
+use super::{Batch, CountingLayer, IMulticall3, MULTICALL3, RequestCounter, coalesce::Coalescer};
 use crate::{AdapterError, Result};
 
 /// Per-chain settings of the EVM client.
@@ -28,6 +29,9 @@ pub struct EvmSettings {
     pub multicall: Address,
     /// Most calls per `aggregate3`; bigger batches are split.
     pub max_calls_per_batch: usize,
+    /// How long the first batch of a pinned reader waits for other adapters' batches to join it
+    /// (zero: no merging). A couple of milliseconds against an RPC round trip of tens.
+    pub coalesce_window: Duration,
 }
 
 impl Default for EvmSettings {
@@ -37,6 +41,7 @@ impl Default for EvmSettings {
             confirmations: 0,
             multicall: MULTICALL3,
             max_calls_per_batch: 300,
+            coalesce_window: Duration::from_millis(2),
         }
     }
 }
@@ -46,6 +51,7 @@ pub struct EvmClient {
     chain: ChainId,
     provider: DynProvider,
     settings: EvmSettings,
+    requests: RequestCounter,
 }
 
 impl fmt::Debug for EvmClient {
@@ -61,13 +67,20 @@ impl EvmClient {
     pub fn http(chain: ChainId, url: &str, settings: EvmSettings) -> Result<Self> {
         let url: alloy::transports::http::reqwest::Url =
             url.parse().map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
-        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
-        Ok(Self::with_provider(chain, provider, settings))
+        let requests = RequestCounter::default();
+        let client = ClientBuilder::default().layer(CountingLayer(requests.clone())).http(url);
+        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_client(client).erased();
+        Ok(Self { chain, provider, settings, requests })
     }
 
-    /// A client over an existing provider (tests wrap the transport to count requests).
+    /// A client over an existing provider (its requests are not counted).
     pub fn with_provider(chain: ChainId, provider: DynProvider, settings: EvmSettings) -> Self {
-        Self { chain, provider, settings }
+        Self { chain, provider, settings, requests: RequestCounter::default() }
+    }
+
+    /// JSON-RPC HTTP requests sent by a client built with [`http`](Self::http).
+    pub fn request_count(&self) -> u64 {
+        self.requests.get()
     }
 
     /// The chain.
@@ -99,6 +112,7 @@ impl EvmClient {
             number: block.header.number,
             hash: format!("{:#x}", block.header.hash),
             timestamp: block.header.timestamp,
+            coalescer: Arc::default(),
         })
     }
 
@@ -119,6 +133,7 @@ pub struct PinnedEvm {
     number: u64,
     hash: String,
     timestamp: u64,
+    coalescer: Arc<Coalescer>,
 }
 
 impl fmt::Debug for PinnedEvm {
@@ -174,6 +189,20 @@ impl PinnedEvm {
             .map_err(|e| AdapterError::malformed(format!("{} at {target}", C::SIGNATURE), e))
     }
 
+    /// `eth_getLogs` of `filter` over blocks `from_block..=to_block`, in one request. The range is
+    /// cut at the pinned block, so logs never describe state newer than the calls of the same
+    /// profile (event-based discovery, e.g. the Morpho markets of an owner).
+    pub async fn logs(
+        &self,
+        filter: alloy::rpc::types::Filter,
+        from_block: u64,
+        to_block: u64,
+    ) -> Result<Vec<alloy::rpc::types::Log>> {
+        let to_block = to_block.min(self.number);
+        let filter = filter.from_block(from_block.min(to_block)).to_block(to_block);
+        timed(&self.chain, self.settings.request_timeout, self.provider.get_logs(&filter)).await
+    }
+
     /// A raw `eth_call` at the pinned block.
     pub(crate) async fn raw_call(&self, target: Address, input: Bytes) -> Result<Bytes> {
         let tx = TransactionRequest::default().with_to(target).with_input(input);
@@ -183,6 +212,11 @@ impl PinnedEvm {
 
     pub(crate) fn settings(&self) -> &EvmSettings {
         &self.settings
+    }
+
+    /// Sends calls through the coalescer of this read point.
+    pub(crate) async fn submit(&self, calls: Vec<IMulticall3::Call3>) -> Result<Vec<IMulticall3::Result>> {
+        self.coalescer.submit(self, calls, self.settings.coalesce_window).await
     }
 }
 

@@ -2,9 +2,12 @@
 
 mod batch;
 mod client;
+mod coalesce;
+mod counting;
 
 pub use batch::{Batch, BatchResults, CallHandle};
 pub use client::{EvmClient, EvmSettings, PinnedEvm};
+pub use counting::{CountingLayer, CountingService, RequestCounter};
 
 use alloy::primitives::{Address, address};
 
