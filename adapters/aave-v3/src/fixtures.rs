@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use alloy::{
     primitives::{Address, I256, U256, keccak256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
 };
-use unimargin_sdk::testkit::TestChain;
+use unimargin_sdk::testkit::{self, TestChain, TestkitError, deploy_error};
 
 use crate::{AaveDeployment, UiLayout};
 
@@ -49,20 +49,76 @@ use contracts::*;
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
     /// A deployment or seeding transaction failed.
-    #[error("fixture transaction `{what}` failed: {detail}")]
-    Tx {
-        /// Which step.
-        what: String,
-        /// Why.
-        detail: String,
-    },
+    #[error(transparent)]
+    Testkit(#[from] TestkitError),
     /// A symbol that was not listed.
     #[error("reserve {0} is not listed in this fixture market")]
     UnknownReserve(String),
 }
 
 fn tx_err(what: &str) -> impl Fn(alloy::contract::Error) -> FixtureError + '_ {
-    move |e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() }
+    let inner = deploy_error(what);
+    move |e| FixtureError::Testkit(inner(e))
+}
+
+async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), FixtureError>
+where
+    P: Provider,
+    D: alloy::contract::CallDecoder,
+{
+    Ok(testkit::send(call, what).await?)
+}
+
+/// The contracts every fixture market shares: addresses provider and oracle (USD base, 8
+/// decimals), deployed from the test chain's deployer.
+#[derive(Debug, Clone)]
+struct MarketBase {
+    provider: DynProvider,
+    from: Address,
+    addresses_provider: Address,
+    oracle: Address,
+}
+
+impl MarketBase {
+    async fn deploy(chain: &TestChain, market_id: &str) -> Result<Self, FixtureError> {
+        let (provider, from) = chain.deployer()?;
+        let addresses_provider = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy PoolAddressesProvider"))?;
+        let oracle = AaveOracleFixture::deploy_builder(provider.clone(), addresses_provider, Address::ZERO, U256::from(100_000_000u64))
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy AaveOracle"))?;
+        let ap = PoolAddressesProviderFixture::new(addresses_provider, provider.clone());
+        send(ap.fixtureSetPriceOracle(oracle).from(from), "setPriceOracle").await?;
+        Ok(Self { provider, from, addresses_provider, oracle })
+    }
+
+    async fn set_pool(&self, pool: Address) -> Result<(), FixtureError> {
+        let ap = PoolAddressesProviderFixture::new(self.addresses_provider, self.provider.clone());
+        send(ap.fixtureSetPool(pool).from(self.from), "setPool").await
+    }
+
+    /// Deploys a USD feed for `symbol` and registers it as the asset's oracle source.
+    async fn list_feed(&self, symbol: &str, price_usd_e8: i64) -> Result<(Address, Address), FixtureError> {
+        let asset = asset_address(symbol);
+        let feed = ChainlinkAggregatorFixture::deploy_builder(
+            self.provider.clone(),
+            8,
+            format!("{symbol} / USD"),
+            I256::try_from(price_usd_e8).unwrap_or_default(),
+        )
+        .from(self.from)
+        .deploy()
+        .await
+        .map_err(tx_err("deploy feed"))?;
+        let oracle = AaveOracleFixture::new(self.oracle, self.provider.clone());
+        send(oracle.fixtureSetAssetSource(asset, feed).from(self.from), "setAssetSource").await?;
+        Ok((asset, feed))
+    }
 }
 
 /// One reserve to list.
@@ -108,51 +164,39 @@ pub struct FixtureMarket {
     pub feeds: BTreeMap<String, Address>,
     /// Symbols in listing order (reserve id = position).
     pub listing_order: Vec<String>,
+    base: MarketBase,
 }
 
 impl FixtureMarket {
     /// Deploys a full market (provider, oracle with one feed per reserve, pool, UI data provider)
     /// from the chain's first dev account and lists `reserves` in order (reserve id = index).
     pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpec]) -> Result<Self, FixtureError> {
-        // Transactions need nonce and gas filled (the reading provider deliberately has none); the
-        // nonce is asked for each time because several fixture markets share the deployer.
-        let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
-        let from = chain.accounts()[0];
-
-        let ap = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
+        let base = MarketBase::deploy(chain, market_id).await?;
+        let (provider, from) = (base.provider.clone(), base.from);
+        let pool = PoolFixture::deploy_builder(provider.clone(), base.addresses_provider)
             .from(from)
             .deploy()
             .await
-            .map_err(tx_err("deploy PoolAddressesProvider"))?;
-        let usd_unit = U256::from(100_000_000u64);
-        let oracle = AaveOracleFixture::deploy_builder(provider.clone(), ap, Address::ZERO, usd_unit)
-            .from(from)
-            .deploy()
-            .await
-            .map_err(tx_err("deploy AaveOracle"))?;
-        let pool = PoolFixture::deploy_builder(provider.clone(), ap).from(from).deploy().await.map_err(tx_err("deploy Pool"))?;
+            .map_err(tx_err("deploy Pool"))?;
         let ui = UiPoolDataProviderV3Fixture::deploy_builder(provider.clone(), Address::ZERO)
             .from(from)
             .deploy()
             .await
             .map_err(tx_err("deploy UiPoolDataProviderV3"))?;
-
-        let ap_c = PoolAddressesProviderFixture::new(ap, provider.clone());
-        send(ap_c.fixtureSetPool(pool).from(from), "setPool").await?;
-        send(ap_c.fixtureSetPriceOracle(oracle).from(from), "setPriceOracle").await?;
-        send(ap_c.fixtureSetPoolDataProvider(ui).from(from), "setPoolDataProvider").await?;
-
+        base.set_pool(pool).await?;
+        let ap = PoolAddressesProviderFixture::new(base.addresses_provider, provider.clone());
+        send(ap.fixtureSetPoolDataProvider(ui).from(from), "setPoolDataProvider").await?;
         let mut market = Self {
             provider,
             from,
-            addresses_provider: ap,
+            addresses_provider: base.addresses_provider,
             pool,
-            oracle,
+            oracle: base.oracle,
             ui_pool_data_provider: ui,
             assets: BTreeMap::new(),
             feeds: BTreeMap::new(),
             listing_order: Vec::new(),
+            base,
         };
         for r in reserves {
             market.list(r).await?;
@@ -161,19 +205,7 @@ impl FixtureMarket {
     }
 
     async fn list(&mut self, r: &ReserveSpec) -> Result<(), FixtureError> {
-        let asset = asset_address(r.symbol);
-        let feed = ChainlinkAggregatorFixture::deploy_builder(
-            self.provider.clone(),
-            8,
-            format!("{} / USD", r.symbol),
-            I256::try_from(r.price_usd_e8).unwrap_or_default(),
-        )
-        .from(self.from)
-        .deploy()
-        .await
-        .map_err(tx_err("deploy feed"))?;
-        let oracle = AaveOracleFixture::new(self.oracle, self.provider.clone());
-        send(oracle.fixtureSetAssetSource(asset, feed).from(self.from), "setAssetSource").await?;
+        let (asset, feed) = self.base.list_feed(r.symbol, r.price_usd_e8).await?;
         let pool = PoolFixture::new(self.pool, self.provider.clone());
         send(
             pool.fixtureInitReserve(
@@ -305,25 +337,6 @@ impl FixtureMarket {
     }
 }
 
-async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), FixtureError>
-where
-    P: Provider,
-    D: alloy::contract::CallDecoder,
-{
-    let receipt = call
-        .send()
-        .await
-        .map_err(tx_err(what))?
-        .get_receipt()
-        .await
-        .map_err(|e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() })?;
-    if receipt.status() {
-        Ok(())
-    } else {
-        Err(FixtureError::Tx { what: what.to_owned(), detail: "reverted".into() })
-    }
-}
-
 /// The demo market: five reserves with 18, 8 and 6 decimals, one of them not accepted as
 /// collateral (GHO-like), with realistic parameters.
 pub fn demo_reserves() -> Vec<ReserveSpec> {
@@ -400,53 +413,24 @@ pub struct FixtureMarketV30 {
 impl FixtureMarketV30 {
     /// Deploys provider, oracle, v3.0 pool and UI data provider, and lists `reserves`.
     pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpecV30]) -> Result<Self, FixtureError> {
-        let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
-        let from = chain.accounts()[0];
-        let ap = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
+        let base = MarketBase::deploy(chain, market_id).await?;
+        let (provider, from) = (base.provider.clone(), base.from);
+        let pool = PoolV30Fixture::deploy_builder(provider.clone(), base.addresses_provider)
             .from(from)
             .deploy()
             .await
-            .map_err(tx_err("deploy PoolAddressesProvider"))?;
-        let oracle = AaveOracleFixture::deploy_builder(provider.clone(), ap, Address::ZERO, U256::from(100_000_000u64))
-            .from(from)
-            .deploy()
-            .await
-            .map_err(tx_err("deploy AaveOracle"))?;
-        let pool = PoolV30Fixture::deploy_builder(provider.clone(), ap).from(from).deploy().await.map_err(tx_err("deploy Pool v3.0"))?;
+            .map_err(tx_err("deploy Pool v3.0"))?;
         let ui = UiPoolDataProviderV30Fixture::deploy_builder(provider.clone())
             .from(from)
             .deploy()
             .await
             .map_err(tx_err("deploy UiPoolDataProviderV3 v3.0"))?;
-        let ap_c = PoolAddressesProviderFixture::new(ap, provider.clone());
-        send(ap_c.fixtureSetPool(pool).from(from), "setPool").await?;
-        send(ap_c.fixtureSetPriceOracle(oracle).from(from), "setPriceOracle").await?;
-        let mut market = Self {
-            provider,
-            from,
-            addresses_provider: ap,
-            pool,
-            oracle,
-            ui_pool_data_provider: ui,
-            assets: BTreeMap::new(),
-            feeds: BTreeMap::new(),
-        };
+        base.set_pool(pool).await?;
+        let mut assets = BTreeMap::new();
+        let mut feeds = BTreeMap::new();
         for r in reserves {
-            let asset = asset_address(r.symbol);
-            let feed = ChainlinkAggregatorFixture::deploy_builder(
-                market.provider.clone(),
-                8,
-                format!("{} / USD", r.symbol),
-                I256::try_from(r.price_usd_e8).unwrap_or_default(),
-            )
-            .from(from)
-            .deploy()
-            .await
-            .map_err(tx_err("deploy feed"))?;
-            let oracle_c = AaveOracleFixture::new(oracle, market.provider.clone());
-            send(oracle_c.fixtureSetAssetSource(asset, feed).from(from), "setAssetSource").await?;
-            let pool_c = PoolV30Fixture::new(pool, market.provider.clone());
+            let (asset, feed) = base.list_feed(r.symbol, r.price_usd_e8).await?;
+            let pool_c = PoolV30Fixture::new(pool, provider.clone());
             send(
                 pool_c
                     .fixtureInitReserve(asset, r.symbol.to_owned(), r.decimals, r.ltv_bps, r.liquidation_threshold_bps, 10_500, r.emode_category)
@@ -454,10 +438,19 @@ impl FixtureMarketV30 {
                 "initReserve",
             )
             .await?;
-            market.assets.insert(r.symbol.to_owned(), asset);
-            market.feeds.insert(r.symbol.to_owned(), feed);
+            assets.insert(r.symbol.to_owned(), asset);
+            feeds.insert(r.symbol.to_owned(), feed);
         }
-        Ok(market)
+        Ok(Self {
+            provider,
+            from,
+            addresses_provider: base.addresses_provider,
+            pool,
+            oracle: base.oracle,
+            ui_pool_data_provider: ui,
+            assets,
+            feeds,
+        })
     }
 
     fn asset(&self, symbol: &str) -> Result<Address, FixtureError> {

@@ -35,6 +35,89 @@ pub enum TestkitError {
     /// A JSON-RPC set-up call failed.
     #[error("anvil set-up call failed: {0}")]
     Rpc(String),
+    /// A fixture deployment or seeding transaction failed or reverted.
+    #[error("fixture transaction `{what}` failed: {detail}")]
+    Tx {
+        /// Which step.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Sends a contract call from an unlocked dev account and waits for a successful receipt.
+pub async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), TestkitError>
+where
+    P: Provider,
+    D: alloy::contract::CallDecoder,
+{
+    let err = |detail: String| TestkitError::Tx { what: what.to_owned(), detail };
+    let receipt = call
+        .send()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .get_receipt()
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    if receipt.status() { Ok(()) } else { Err(err("reverted".into())) }
+}
+
+/// Maps a failed deployment into a [`TestkitError`] naming the step.
+pub fn deploy_error(what: &str) -> impl Fn(alloy::contract::Error) -> TestkitError + '_ {
+    move |e| TestkitError::Tx { what: what.to_owned(), detail: e.to_string() }
+}
+
+/// Compares the functions of a compiled artifact (`{"abi": …}` or a bare ABI array) with a
+/// reference ABI: every function of ours must exist in the reference with the same inputs and the
+/// same output layout (tuple components, their names and order, recursively). Functions named
+/// `fixture…` are seeders and are skipped, as are the names in `extra`. Returns how many functions
+/// were compared, or the first difference.
+pub fn compare_abi(ours: &Path, reference: &Path, extra: &[&str]) -> Result<usize, String> {
+    fn load(path: &Path) -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(if v.get("abi").is_some() { v["abi"].clone() } else { v })
+    }
+    fn shape(param: &serde_json::Value) -> String {
+        let ty = param["type"].as_str().unwrap_or_default();
+        match param["components"].as_array() {
+            Some(components) => {
+                let inner: Vec<String> = components
+                    .iter()
+                    .map(|c| format!("{} {}", shape(c), c["name"].as_str().unwrap_or_default()))
+                    .collect();
+                format!("({}){}", inner.join(","), ty.trim_start_matches("tuple"))
+            }
+            None => ty.to_owned(),
+        }
+    }
+    fn functions(abi: &serde_json::Value) -> Vec<(String, String, String)> {
+        abi.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == "function")
+            .map(|f| {
+                let list = |k: &str| f[k].as_array().into_iter().flatten().map(shape).collect::<Vec<_>>().join(",");
+                (f["name"].as_str().unwrap_or_default().to_owned(), list("inputs"), list("outputs"))
+            })
+            .collect()
+    }
+    let theirs = functions(&load(reference)?);
+    let mut compared = 0;
+    for (name, inputs, outputs) in functions(&load(ours)?) {
+        if name.starts_with("fixture") || extra.contains(&name.as_str()) {
+            continue;
+        }
+        let (_, _, their_outputs) = theirs
+            .iter()
+            .find(|(n, i, _)| *n == name && *i == inputs)
+            .ok_or_else(|| format!("{}: {name}({inputs}) is not in {}", ours.display(), reference.display()))?;
+        if outputs != *their_outputs {
+            return Err(format!("{}: {name} returns {outputs}, the reference {their_outputs}", ours.display()));
+        }
+        compared += 1;
+    }
+    Ok(compared)
 }
 
 fn tool_cache() -> PathBuf {
@@ -174,6 +257,14 @@ impl TestChain {
     /// CAIP-2 id of the node's chain.
     pub fn chain(&self) -> ChainId {
         ChainId::evm(self.chain_id)
+    }
+
+    /// A provider that fills nonce and gas for transactions from the unlocked deployer (account 0),
+    /// asking the node for the nonce each time so several fixture sets can share the deployer.
+    pub fn deployer(&self) -> Result<(DynProvider, Address), TestkitError> {
+        let url = self.url.parse().map_err(|e| TestkitError::Rpc(format!("{e}")))?;
+        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
+        Ok((provider, self.accounts[0]))
     }
 
     /// Unlocked dev accounts (the first is the deployer).
