@@ -12,7 +12,7 @@ use std::{
 use anyhow::{Context, anyhow, bail};
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Env, Format, Serialized, Toml},
 };
 use serde::Deserialize;
 use unimargin_cache::{Cache, MemoryCache, RedisCache, RedisOptions};
@@ -21,8 +21,9 @@ use unimargin_schema::{ChainAliases, ChainId, MarketId, ProtocolId};
 use unimargin_sdk::{
     AdapterRegistry, ChainClient, ChainClients, DeploymentSpec,
     evm::{EvmClient, EvmSettings},
+    venue::{RateBudget, RetryPolicy, VenueClient, VenueClock, VenueSettings},
 };
-use unimargin_server::{AppState, Profiler, ProfilerSettings, ServerSettings};
+use unimargin_server::{AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings};
 
 /// Environment variables of the project that are not configuration keys.
 const NON_CONFIG_ENV: &[&str] = &["CONFIG", "REDIS_URL", "ANVIL", "TOOLS_DIR", "PROTOCOL_ABIS", "REDIS_SERVER", "LOG", "TEST_VECTORS"];
@@ -37,10 +38,56 @@ pub(crate) struct Config {
     pub(crate) cache: CacheConfig,
     #[serde(default)]
     pub(crate) risk: EngineSettings,
+    /// The risk model (`risk.toml`: haircuts, correlation, scenario grid), relative to this file;
+    /// merged under `risk.model` before environment overrides. Absent: the engine's generic model.
+    #[serde(default)]
+    pub(crate) risk_file: Option<PathBuf>,
     #[serde(default)]
     pub(crate) chains: BTreeMap<String, ChainConfig>,
     #[serde(default)]
     pub(crate) deployments: Vec<DeploymentConfig>,
+    #[serde(default)]
+    pub(crate) attestation: AttestationConfig,
+}
+
+/// `[attestation]`: EIP-712 signed profiles (`?signed=true`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AttestationConfig {
+    /// Whether profiles can be requested signed; requires `signing_key`.
+    pub(crate) enabled: bool,
+    /// 32-byte hex secp256k1 secret key; best given as `UNIMARGIN_ATTESTATION__SIGNING_KEY`.
+    pub(crate) signing_key: Option<String>,
+    /// Seconds an attestation stays valid.
+    pub(crate) ttl_secs: u64,
+}
+
+impl Default for AttestationConfig {
+    fn default() -> Self {
+        Self { enabled: false, signing_key: None, ttl_secs: 60 }
+    }
+}
+
+impl AttestationConfig {
+    /// The signer, `None` when disabled; an error naming the key when enabled without a usable key.
+    pub(crate) fn attestor(&self) -> anyhow::Result<Option<Arc<Attestor>>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        if self.ttl_secs == 0 {
+            bail!("attestation.ttl_secs must be at least 1");
+        }
+        let settings = AttestationSettings { ttl: Duration::from_secs(self.ttl_secs) };
+        let Some(key) = self.signing_key.as_deref().filter(|k| !k.trim().is_empty()) else {
+            bail!(
+                "attestation.enabled = true but attestation.signing_key is not set \
+                 (set UNIMARGIN_ATTESTATION__SIGNING_KEY to a 32-byte hex secp256k1 key)"
+            );
+        };
+        // The key itself never appears in the message.
+        let attestor = Attestor::from_hex_key(key, settings).map_err(|e| anyhow!("attestation.signing_key: {e}"))?;
+        Ok(Some(Arc::new(attestor)))
+    }
 }
 
 /// `[server]`.
@@ -94,6 +141,8 @@ impl Default for CacheConfig {
 pub(crate) struct ChainConfig {
     /// CAIP-2 id.
     pub(crate) id: String,
+    /// JSON-RPC endpoint (EVM, Solana); unused by venues, which have `base_url`.
+    #[serde(default)]
     pub(crate) rpc_url: String,
     #[serde(default = "default_rpc_timeout")]
     pub(crate) request_timeout_ms: u64,
@@ -101,6 +150,97 @@ pub(crate) struct ChainConfig {
     pub(crate) confirmations: u64,
     #[serde(default = "default_batch")]
     pub(crate) max_calls_per_batch: usize,
+    /// Chain family: `evm` (default), `solana` or `venue` (an HTTP API such as Hyperliquid's).
+    #[serde(default)]
+    pub(crate) kind: Option<String>,
+    /// Venue only: the API's base URL (request paths are appended to it).
+    #[serde(default)]
+    pub(crate) base_url: Option<String>,
+    /// Venue only: rate budget in the venue's weight units (burst, and refill per minute).
+    #[serde(default)]
+    pub(crate) rate_limit_burst: Option<u32>,
+    #[serde(default)]
+    pub(crate) rate_limit_per_minute: Option<u32>,
+    /// Venue only: retries of 429 / 5xx answers and their backoff bounds.
+    #[serde(default)]
+    pub(crate) max_retries: Option<u32>,
+    #[serde(default)]
+    pub(crate) retry_base_ms: Option<u64>,
+    #[serde(default)]
+    pub(crate) retry_max_ms: Option<u64>,
+    /// Venue only: the request that gives the venue's time (absent: the local clock).
+    #[serde(default)]
+    pub(crate) clock: Option<VenueClockConfig>,
+    /// Solana only: commitment for every read, `processed`, `confirmed` (default) or `finalized`.
+    #[serde(default)]
+    pub(crate) commitment: Option<String>,
+}
+
+/// `[chains.<alias>.clock]` of a venue: `POST body to path`; the reply's JSON at `pointer` is the
+/// venue's time in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VenueClockConfig {
+    pub(crate) path: String,
+    #[serde(default)]
+    pub(crate) body: Option<serde_json::Value>,
+    pub(crate) pointer: String,
+    #[serde(default = "default_clock_weight")]
+    pub(crate) weight: u32,
+}
+
+fn default_clock_weight() -> u32 {
+    1
+}
+
+impl ChainConfig {
+    /// Whether this is an HTTP venue.
+    pub(crate) fn is_venue(&self) -> bool {
+        self.kind.as_deref() == Some("venue")
+    }
+
+    /// The venue client's settings, validated.
+    pub(crate) fn venue_settings(&self) -> anyhow::Result<VenueSettings> {
+        let defaults = VenueSettings::default();
+        let rate = RateBudget {
+            burst: self.rate_limit_burst.unwrap_or(defaults.rate.burst),
+            per_minute: self.rate_limit_per_minute.unwrap_or(defaults.rate.per_minute),
+        };
+        if rate.burst == 0 || rate.per_minute == 0 {
+            bail!("rate_limit_burst and rate_limit_per_minute must be positive");
+        }
+        let retry = RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(defaults.retry.max_retries),
+            base_delay: self.retry_base_ms.map_or(defaults.retry.base_delay, Duration::from_millis),
+            max_delay: self.retry_max_ms.map_or(defaults.retry.max_delay, Duration::from_millis),
+        };
+        let clock = match &self.clock {
+            None => VenueClock::Local,
+            Some(c) => VenueClock::Request {
+                path: c.path.clone(),
+                body: c.body.clone().unwrap_or_else(|| serde_json::json!({})),
+                pointer: c.pointer.clone(),
+                weight: c.weight,
+            },
+        };
+        Ok(VenueSettings { request_timeout: Duration::from_millis(self.request_timeout_ms), rate, retry, clock })
+    }
+
+    /// Whether this is a Solana cluster.
+    pub(crate) fn is_solana(&self) -> bool {
+        self.kind.as_deref() == Some("solana")
+    }
+
+    /// The Solana commitment level, validated.
+    pub(crate) fn solana_commitment(&self) -> anyhow::Result<unimargin_sdk::solana::CommitmentLevel> {
+        use unimargin_sdk::solana::CommitmentLevel;
+        match self.commitment.as_deref().unwrap_or("confirmed") {
+            "processed" => Ok(CommitmentLevel::Processed),
+            "confirmed" => Ok(CommitmentLevel::Confirmed),
+            "finalized" => Ok(CommitmentLevel::Finalized),
+            other => bail!("`{other}` is not a commitment (processed, confirmed, finalized)"),
+        }
+    }
 }
 
 fn default_rpc_timeout() -> u64 {
@@ -135,9 +275,13 @@ impl Config {
         if !path.exists() {
             bail!("configuration file {} not found (set --config or UNIMARGIN_CONFIG)", path.display());
         }
-        let figment = Figment::new()
-            .merge(Toml::file(&path))
-            .merge(Env::prefixed("UNIMARGIN_").ignore(NON_CONFIG_ENV).split("__"))
+        let env = || Env::prefixed("UNIMARGIN_").ignore(NON_CONFIG_ENV).split("__");
+        let mut figment = Figment::new().merge(Toml::file(&path));
+        if let Ok(file) = figment.clone().merge(env()).extract_inner::<PathBuf>("risk_file") {
+            figment = figment.merge(Serialized::default("risk.model", risk_model(&path, &file)?));
+        }
+        let figment = figment
+            .merge(env())
             .merge(Env::raw().only(&["UNIMARGIN_REDIS_URL"]).map(|_| "cache.redis_url".into()));
         let config: Config = figment
             .extract()
@@ -148,11 +292,25 @@ impl Config {
 
     /// Checks what serde cannot: ids, URLs, references between sections.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        self.risk.model.validate().context("risk model (risk_file)")?;
         let aliases = self.aliases()?;
         for (name, chain) in &self.chains {
-            url_ok(&chain.rpc_url).with_context(|| format!("chains.{name}.rpc_url"))?;
+            if chain.is_venue() {
+                url_ok(chain.base_url.as_deref().unwrap_or_default()).with_context(|| format!("chains.{name}.base_url"))?;
+                chain.venue_settings().with_context(|| format!("chains.{name}"))?;
+            } else {
+                url_ok(&chain.rpc_url).with_context(|| format!("chains.{name}.rpc_url"))?;
+            }
             if chain.request_timeout_ms == 0 {
                 bail!("chains.{name}.request_timeout_ms must be positive");
+            }
+            match chain.kind.as_deref() {
+                None | Some("evm") => {}
+                Some("solana") => {
+                    chain.solana_commitment().with_context(|| format!("chains.{name}.commitment"))?;
+                }
+                Some("venue") => {}
+                Some(other) => bail!("chains.{name}.kind: `{other}` is not a chain kind (evm, solana, venue)"),
             }
         }
         for (i, d) in self.deployments.iter().enumerate() {
@@ -202,6 +360,24 @@ impl Config {
         let mut clients = ChainClients::new();
         for (name, c) in &self.chains {
             let id: ChainId = c.id.parse().with_context(|| format!("chains.{name}.id"))?;
+            if c.is_venue() {
+                let settings = c.venue_settings().with_context(|| format!("chains.{name}"))?;
+                let client = VenueClient::new(id, c.base_url.as_deref().unwrap_or_default(), settings)
+                    .with_context(|| format!("chains.{name}.base_url"))?;
+                clients.insert(ChainClient::Venue(Arc::new(client)));
+                continue;
+            }
+            if c.is_solana() {
+                let settings = unimargin_sdk::solana::SolanaSettings {
+                    commitment: c.solana_commitment().with_context(|| format!("chains.{name}.commitment"))?,
+                    request_timeout: Duration::from_millis(c.request_timeout_ms),
+                    ..unimargin_sdk::solana::SolanaSettings::default()
+                };
+                let client = unimargin_sdk::solana::SolanaClient::http(id, &c.rpc_url, settings)
+                    .with_context(|| format!("chains.{name}.rpc_url"))?;
+                clients.insert(ChainClient::Solana(Arc::new(client)));
+                continue;
+            }
             let settings = EvmSettings {
                 request_timeout: Duration::from_millis(c.request_timeout_ms),
                 confirmations: c.confirmations,
@@ -233,7 +409,9 @@ impl Config {
                 snapshot_ttl: Duration::from_secs(self.cache.snapshot_ttl_secs),
             },
         );
+        let attestor = self.attestation.attestor()?;
         Ok(AppState {
+            attestor,
             profiler: Arc::new(profiler),
             settings: ServerSettings {
                 bind: self.server.bind,
@@ -242,6 +420,13 @@ impl Config {
             },
         })
     }
+}
+
+/// Reads the risk model file (relative to the configuration file) as a TOML value.
+fn risk_model(config: &Path, file: &Path) -> anyhow::Result<toml::Value> {
+    let file = config.parent().unwrap_or_else(|| Path::new(".")).join(file);
+    let text = std::fs::read_to_string(&file).with_context(|| format!("risk_file: cannot read {}", file.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow!("risk_file {}: {e}", file.display()))
 }
 
 fn url_ok(url: &str) -> anyhow::Result<()> {

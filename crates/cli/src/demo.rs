@@ -32,6 +32,15 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
             request_timeout_ms: 3_000,
             confirmations: 0,
             max_calls_per_batch: 300,
+            kind: None,
+            base_url: None,
+            rate_limit_burst: None,
+            rate_limit_per_minute: None,
+            max_retries: None,
+            retry_base_ms: None,
+            retry_max_ms: None,
+            clock: None,
+            commitment: None,
         },
     );
     config.deployments = vec![DeploymentConfig {
@@ -43,7 +52,14 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
     }];
     config.server.bind = bind;
     config.validate()?;
-    let state = config.runtime(crate::protocols::registry()).await?;
+    let mut state = config.runtime(crate::protocols::registry()).await?;
+    // The demo signs profiles with a throwaway key unless one is configured.
+    if state.attestor.is_none() {
+        let settings = unimargin_server::AttestationSettings {
+            ttl: std::time::Duration::from_secs(config.attestation.ttl_secs.max(1)),
+        };
+        state.attestor = Some(std::sync::Arc::new(unimargin_server::Attestor::random(settings)));
+    }
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let caip10 = format!("eip155:{}:{owner}", chain.chain_id());

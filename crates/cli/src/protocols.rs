@@ -7,5 +7,12 @@ use unimargin_sdk::AdapterRegistry;
 pub(crate) fn registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
     registry.register(unimargin_aave_v3::AaveV3Factory);
+    registry.register(unimargin_compound_v3::CompoundV3Factory);
+    registry.register(unimargin_marginfi::MarginfiFactory);
+    registry.register(unimargin_morpho_blue::MorphoBlueFactory);
+    registry.register(unimargin_hyperliquid::HyperliquidFactory);
+    registry.register(unimargin_derive::DeriveFactory);
+    registry.register(unimargin_drift::DriftFactory);
+    registry.register(unimargin_kamino::KaminoFactory);
     registry
 }

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use unimargin_schema::{PositionKind, ProtocolSnapshot};
+use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
 
 #[derive(Default)]
 struct Group {
@@ -26,10 +26,19 @@ struct Group {
 
 /// The maintenance requirement freed by cross margining (≥ 0).
 pub fn cross_margin_benefit<'a>(snapshots: impl IntoIterator<Item = &'a ProtocolSnapshot>) -> Decimal {
+    benefit(snapshots.into_iter().map(|s| s.positions.as_slice()))
+}
+
+/// [`cross_margin_benefit`] of the markets of a profile.
+pub fn cross_margin_benefit_of_profiles(protocols: &[ProtocolProfile]) -> Decimal {
+    benefit(protocols.iter().map(|p| p.positions.as_slice()))
+}
+
+fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
     let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
-    for s in snapshots {
+    for positions in markets {
         let mut per_protocol: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
-        for p in &s.positions {
+        for p in positions {
             let key = p.asset.risk_key.as_str();
             let entry = per_protocol.entry(key).or_default();
             let g = groups.entry(key).or_default();

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use unimargin_schema::{
-    AccountId, ChainCoverage, ChainId, Coverage, Failure, Health, MarginProfile, ProtocolProfile,
-    ProtocolSnapshot, ReadPoint, Warning, METHODOLOGY_VERSION,
+    AccountId, ChainCoverage, ChainId, Coverage, Failure, FailureKind, FailureScope, Health, MarginProfile,
+    ProtocolProfile, ProtocolRisk, ProtocolSnapshot, ReadPoint, Segment, Totals, Warning, METHODOLOGY_VERSION,
 };
 
-use crate::{EngineSettings, checks, netting, totals};
+use crate::{EngineSettings, checks, netting, rebalance, risk, segments, totals};
 
 /// Everything the engine needs, gathered by the caller (which did the I/O).
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct ProfileInput {
     pub as_of: DateTime<Utc>,
 }
 
-/// Computes the unified margin profile.
+/// Computes the unified margin profile (without segments; see [`compute_segmented_profile`]).
 ///
 /// Fail-closed rules:
 /// 1. any failure (read error, missing or stale price, unaccounted market) makes
@@ -37,13 +37,24 @@ pub struct ProfileInput {
 /// 2. a snapshot with a price failure is not counted at all, so its debt can never be silently
 ///    priced at zero;
 /// 3. an incomplete profile has no `health`, `initial_health` or `weakest_native_health`, and a
-///    credit capacity of zero.
+///    credit capacity of zero;
+/// 4. an option whose underlying price cannot be found anywhere is a missing price (the grid
+///    could not stress it).
 pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> MarginProfile {
+    compute_segmented_profile(input, &[], settings)
+}
+
+/// Computes the unified margin profile and margins each segment (a named group of the requested
+/// accounts) on its own, next to the whole.
+///
+/// The whole is what a venue able to seize every account sees; a segment is what a venue able to
+/// seize only that segment sees. Segment accounts that were not requested are ignored.
+pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], settings: &EngineSettings) -> MarginProfile {
     let ProfileInput { mut accounts, mut snapshots, mut failures, expected, read_points, as_of } = input;
     accounts.sort();
     accounts.dedup();
     // Determinism: the output must not depend on the order reads completed in.
-    snapshots.sort_by(|a, b| snapshot_key(a).cmp(&snapshot_key(b)));
+    snapshots.sort_by_cached_key(snapshot_key);
 
     let mut warnings: Vec<Warning> = Vec::new();
     let mut counted: Vec<ProtocolSnapshot> = Vec::with_capacity(snapshots.len());
@@ -59,17 +70,18 @@ pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> Margin
     }
 
     // Every expected (market, account) pair must be accounted for by a snapshot or a failure.
+    let read: BTreeSet<(&AccountId, String)> = counted.iter().map(|s| (&s.provenance.account, market_label(s))).collect();
     for account in &accounts {
         for market in expected.get(account.chain()).into_iter().flatten() {
-            let seen_ok = counted.iter().any(|s| {
-                &s.provenance.account == account && market_label(s) == *market
-            });
+            if read.contains(&(account, market.clone())) {
+                continue;
+            }
             let seen_failed = failures.iter().any(|f| {
                 f.scope.account.as_ref().is_none_or(|a| a == account)
                     && f.scope.chain.as_ref().is_none_or(|c| c == account.chain())
                     && f.scope.protocol.as_ref().is_none_or(|p| market.starts_with(&format!("{p}/")))
             });
-            if !seen_ok && !seen_failed {
+            if !seen_failed {
                 failures.push(Failure {
                     scope: unimargin_schema::FailureScope {
                         chain: Some(account.chain().clone()),
@@ -83,10 +95,46 @@ pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> Margin
         }
     }
 
-    let protocols: Vec<ProtocolProfile> = counted.iter().map(protocol_profile).collect();
+    // The portfolio-margin assessment. Options the grid cannot value are missing prices.
+    let market_totals: Vec<Totals> = counted.iter().map(|s| totals::of_positions(&s.positions)).collect();
+    let pairs: Vec<(&ProtocolSnapshot, &Totals)> = counted.iter().zip(&market_totals).collect();
+    let ctx = risk::Context::new(&settings.model, settings.max_price_age_secs, as_of);
+    let mut book = risk::build_book(&pairs, &ctx);
+    for (market, instrument) in &book.unpriced_options {
+        let scope = counted
+            .iter()
+            .find(|s| crate::book::market_label(s) == *market)
+            .map(|s| FailureScope {
+                chain: Some(s.provenance.chain.clone()),
+                protocol: Some(s.provenance.protocol.clone()),
+                market: Some(s.provenance.market.clone()),
+                account: Some(s.provenance.account.clone()),
+            })
+            .unwrap_or_default();
+        failures.push(Failure {
+            scope,
+            kind: FailureKind::MissingPrice,
+            message: format!("{instrument}: no underlying price to value the option with"),
+        });
+    }
+    let whole_complete = failures.is_empty();
+    let assessment = risk::assess(&mut book, &ctx, whole_complete);
+    let mut risk_profile = assessment.risk;
+    risk_profile.segments = segments::assess(segments, &accounts, &pairs, &failures, &ctx);
+    drop(pairs);
+
+    let protocols: Vec<ProtocolProfile> = counted
+        .into_iter()
+        .zip(market_totals)
+        .zip(assessment.markets)
+        .map(|((s, totals), risk)| protocol_profile(s, totals, risk))
+        .collect();
     let totals = totals::sum(protocols.iter().map(|p| &p.totals));
     let isolated = totals.maintenance_margin_usd;
-    let benefit = netting::cross_margin_benefit(&counted).min(isolated);
+    let benefit = netting::cross_margin_benefit_of_profiles(&protocols).min(isolated);
+    if whole_complete && risk_profile.margin.health.is_some_and(|h| !h.is_liquidatable()) {
+        risk_profile.rebalance = rebalance::plan(&protocols, &settings.model);
+    }
 
     failures.sort_by(|a, b| format!("{:?}", a.scope).cmp(&format!("{:?}", b.scope)).then(a.message.cmp(&b.message)));
     failures.dedup();
@@ -97,10 +145,10 @@ pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> Margin
     let chains = read_points
         .into_iter()
         .map(|(chain, read_point)| ChainCoverage {
-            protocols: counted
+            protocols: protocols
                 .iter()
-                .filter(|s| s.provenance.chain == chain)
-                .map(market_label)
+                .filter(|p| p.chain == chain)
+                .map(|p| format!("{}/{}", p.protocol, p.market))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
@@ -135,6 +183,7 @@ pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> Margin
         cross_margin_benefit_usd: benefit,
         totals,
         protocols,
+        risk: risk_profile,
     }
 }
 
@@ -168,18 +217,18 @@ fn count_failed_markets(
     u32::try_from(failed.len()).unwrap_or(u32::MAX)
 }
 
-fn protocol_profile(s: &ProtocolSnapshot) -> ProtocolProfile {
-    let totals = totals::of_positions(&s.positions);
+fn protocol_profile(s: ProtocolSnapshot, totals: Totals, risk: ProtocolRisk) -> ProtocolProfile {
     ProtocolProfile {
-        protocol: s.provenance.protocol.clone(),
-        market: s.provenance.market.clone(),
-        chain: s.provenance.chain.clone(),
-        account: s.provenance.account.clone(),
-        block: s.provenance.read_point.clone(),
-        native_health: s.native_health.clone(),
+        protocol: s.provenance.protocol,
+        market: s.provenance.market,
+        chain: s.provenance.chain,
+        account: s.provenance.account,
+        block: s.provenance.read_point,
+        native_health: s.native_health,
         health: Health::ratio(totals.adjusted_collateral_usd, totals.maintenance_margin_usd),
         totals,
-        positions: s.positions.clone(),
+        risk,
+        positions: s.positions,
     }
 }
 

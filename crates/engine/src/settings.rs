@@ -1,6 +1,8 @@
 //! Engine settings.
 
-/// Knobs of the engine, from `config/` (`[risk]`).
+use crate::model::RiskModel;
+
+/// Knobs of the engine, from `config/` (`[risk]`, and the risk model from `config/risk.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineSettings {
@@ -11,6 +13,10 @@ pub struct EngineSettings {
     /// When true, a price whose age cannot be determined fails the profile instead of warning.
     #[serde(default)]
     pub require_price_age: bool,
+    /// The portfolio-margin model: haircuts, correlation, scenario grid, bands. The binary fills it
+    /// from `config/risk.toml`; the default is a conservative generic model.
+    #[serde(default)]
+    pub model: RiskModel,
 }
 
 fn default_max_price_age() -> u64 {
@@ -19,6 +25,6 @@ fn default_max_price_age() -> u64 {
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { max_price_age_secs: default_max_price_age(), require_price_age: false }
+        Self { max_price_age_secs: default_max_price_age(), require_price_age: false, model: RiskModel::default() }
     }
 }

@@ -7,7 +7,7 @@ use std::{
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 
-use crate::{AccountId, MarginProfile, ProtocolSnapshot};
+use crate::{AccountId, MarginProfile, ProtocolSnapshot, Simulation};
 
 /// Schema stand-in for [`rust_decimal::Decimal`]: an exact decimal carried as a JSON string so no
 /// client parses money into a binary float.
@@ -36,6 +36,7 @@ pub fn schemas() -> Vec<(&'static str, Schema)> {
         ("margin-profile.schema.json", one::<MarginProfile>()),
         ("protocol-snapshot.schema.json", one::<ProtocolSnapshot>()),
         ("account-id.schema.json", one::<AccountId>()),
+        ("simulation.schema.json", one::<Simulation>()),
     ]
 }
 

@@ -7,7 +7,10 @@
 //! * identifiers: [`ChainId`] (CAIP-2), [`AccountId`] (CAIP-10), [`AssetId`], [`ProtocolId`];
 //! * what an adapter reports: [`ProtocolSnapshot`] made of [`Position`]s with a [`Price`] and
 //!   [`RiskWeights`] each, the protocol's own [`NativeHealth`] and the [`Provenance`] of the read;
-//! * what the engine answers: [`MarginProfile`] with [`Totals`] and [`Coverage`].
+//! * what the engine answers: [`MarginProfile`] with [`Totals`] and [`Coverage`], and its
+//!   portfolio-margin section [`RiskProfile`] (price vector, scenarios, greeks, liquidation
+//!   surface, score, segments, rebalancing advice);
+//! * what-if requests and answers: [`WhatIfChange`], [`Simulation`].
 //!
 //! Money is exact: every amount, price and value is a [`rust_decimal::Decimal`] and is serialized as
 //! a JSON string. Chain SDK types (alloy, solana) never appear here, so the schema builds without
@@ -20,13 +23,22 @@ mod asset;
 mod chain;
 pub mod export;
 mod failure;
+mod greeks;
 mod health;
 mod position;
 mod price;
+mod price_vector;
 mod profile;
 mod protocol;
 mod provenance;
+mod rebalance;
+mod risk;
+mod scenario;
+mod score;
+mod segment;
 mod snapshot;
+mod surface;
+mod whatif;
 
 pub use account::{AccountId, AccountIdError};
 pub use asset::{Asset, AssetId};
@@ -41,6 +53,17 @@ pub use profile::{
 pub use protocol::{MarketId, ProtocolId, ProtocolIdError};
 pub use provenance::{Provenance, ReadPoint};
 pub use snapshot::{NativeHealth, ProtocolSnapshot};
+pub use greeks::{OptionValuation, PortfolioGreeks, UnderlyingGreeks};
+pub use price_vector::{AssetPrice, PriceQuote};
+pub use rebalance::{MarketHealthChange, RebalanceAction, RebalanceMove, RebalancePlan};
+pub use risk::{AddOns, GroupExposure, PortfolioMargin, ProtocolRisk, RiskProfile, VolatilityRegime};
+pub use scenario::{GroupMove, ScenarioKind, ScenarioOutcome};
+pub use score::{RiskScore, ScoreFactor};
+pub use segment::{Segment, SegmentRisk};
+pub use surface::{LiquidationPoint, LiquidationSurface, SurfaceAxis};
+pub use whatif::{
+    DecimalChange, HealthChange, MarketDiff, MarketRef, ProfileDiff, Simulation, WhatIfChange,
+};
 
 /// Re-exported so that users of the schema agree on one decimal type.
 pub use rust_decimal::Decimal;

@@ -6,13 +6,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AccountId, ChainId, Failure, Health, MarketId, NativeHealth, Position, ProtocolId, ReadPoint,
-    Warning,
+    AccountId, ChainId, Failure, Health, MarketId, NativeHealth, Position, ProtocolId, ProtocolRisk,
+    ReadPoint, RiskProfile, Warning,
 };
 
 /// Version of the margin methodology. Part of every profile so that a stored or signed profile
 /// can be interpreted later; bumped whenever a formula changes.
-pub const METHODOLOGY_VERSION: &str = "unimargin-linear/1";
+pub const METHODOLOGY_VERSION: &str = "unimargin-portfolio/1";
 
 /// Aggregates in USD. All values are exact decimals serialized as strings.
 ///
@@ -69,6 +69,9 @@ pub struct ProtocolProfile {
     pub health: Health,
     /// Aggregates of this market alone.
     pub totals: Totals,
+    /// This market's own requirement in equity terms and how it fares on the stress grid.
+    #[serde(default)]
+    pub risk: ProtocolRisk,
     /// Positions.
     pub positions: Vec<Position>,
 }
@@ -145,6 +148,11 @@ pub struct MarginProfile {
     pub cross_margin_benefit_usd: Decimal,
     /// Per protocol market, with positions.
     pub protocols: Vec<ProtocolProfile>,
+    /// Portfolio margin from full-revaluation scenario stress (the fields above are the linear
+    /// view at the protocols' own weights), with the price vector, greeks, liquidation surface,
+    /// score, segments and rebalancing advice.
+    #[serde(default)]
+    pub risk: RiskProfile,
 }
 
 impl MarginProfile {

@@ -37,4 +37,15 @@ pub trait ProtocolAdapter: Send + Sync + 'static {
 
     /// Reads and normalizes `account`'s positions at the reader's read point.
     async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> Result<ProtocolSnapshot>;
+
+    /// Reads every market this adapter covers for `account`, one snapshot per market, at the
+    /// reader's read point.
+    ///
+    /// Most adapters read one market, hence the default. A protocol of isolated markets whose set
+    /// depends on the account (Morpho Blue markets found from an owner's event logs) returns one
+    /// snapshot per market, each carrying its own market id in its provenance, so that every
+    /// isolated market keeps its own native health.
+    async fn snapshots(&self, chain: &ChainReader, account: &AccountId) -> Result<Vec<ProtocolSnapshot>> {
+        Ok(vec![self.snapshot(chain, account).await?])
+    }
 }

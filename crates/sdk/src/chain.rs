@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use unimargin_schema::{ChainId, ReadPoint};
 
-use crate::{AdapterError, Result, evm};
+use crate::{AdapterError, Result, evm, solana, venue};
 
 /// A configured client for one chain, able to pin a read point.
 ///
@@ -14,6 +14,10 @@ use crate::{AdapterError, Result, evm};
 pub enum ChainClient {
     /// An EVM chain reached over JSON-RPC.
     Evm(Arc<evm::EvmClient>),
+    /// An off-chain venue reached over its HTTP API.
+    Venue(Arc<venue::VenueClient>),
+    /// A Solana cluster reached over JSON-RPC.
+    Solana(Arc<solana::SolanaClient>),
 }
 
 impl ChainClient {
@@ -21,6 +25,8 @@ impl ChainClient {
     pub fn chain(&self) -> &ChainId {
         match self {
             Self::Evm(c) => c.chain(),
+            Self::Venue(c) => c.chain(),
+            Self::Solana(c) => c.chain(),
         }
     }
 
@@ -28,6 +34,8 @@ impl ChainClient {
     pub async fn pin(&self) -> Result<ChainReader> {
         match self {
             Self::Evm(c) => Ok(ChainReader::Evm(c.pin_latest().await?)),
+            Self::Venue(c) => Ok(ChainReader::Venue(c.pin().await?)),
+            Self::Solana(c) => Ok(ChainReader::Solana(c.pin().await?)),
         }
     }
 }
@@ -37,6 +45,10 @@ impl ChainClient {
 pub enum ChainReader {
     /// EVM: every `eth_call` runs at one block.
     Evm(evm::PinnedEvm),
+    /// A venue: every request of the profile is attributed to one pinned time.
+    Venue(venue::PinnedVenue),
+    /// Solana: every account is served at the pinned slot or later (`minContextSlot`).
+    Solana(solana::PinnedSolana),
 }
 
 impl ChainReader {
@@ -44,6 +56,8 @@ impl ChainReader {
     pub fn chain(&self) -> &ChainId {
         match self {
             Self::Evm(r) => r.chain(),
+            Self::Venue(r) => r.chain(),
+            Self::Solana(r) => r.chain(),
         }
     }
 
@@ -51,6 +65,8 @@ impl ChainReader {
     pub fn read_point(&self) -> ReadPoint {
         match self {
             Self::Evm(r) => r.read_point(),
+            Self::Venue(r) => r.read_point(),
+            Self::Solana(r) => r.read_point(),
         }
     }
 
@@ -58,6 +74,23 @@ impl ChainReader {
     pub fn evm(&self) -> Result<&evm::PinnedEvm> {
         match self {
             Self::Evm(r) => Ok(r),
+            other => Err(AdapterError::WrongChainFamily { expected: "evm", actual: other.family() }),
+        }
+    }
+
+    /// The venue reader, or an error naming the mismatch.
+    pub fn venue(&self) -> Result<&venue::PinnedVenue> {
+        match self {
+            Self::Venue(r) => Ok(r),
+            other => Err(AdapterError::WrongChainFamily { expected: "venue", actual: other.family() }),
+        }
+    }
+
+    /// The Solana reader, or an error naming the mismatch.
+    pub fn solana(&self) -> Result<&solana::PinnedSolana> {
+        match self {
+            Self::Solana(r) => Ok(r),
+            other => Err(AdapterError::WrongChainFamily { expected: "solana", actual: other.family() }),
         }
     }
 
@@ -65,6 +98,8 @@ impl ChainReader {
     pub fn family(&self) -> &'static str {
         match self {
             Self::Evm(_) => "evm",
+            Self::Venue(_) => "venue",
+            Self::Solana(_) => "solana",
         }
     }
 }

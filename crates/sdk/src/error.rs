@@ -68,6 +68,18 @@ pub enum AdapterError {
         /// Why.
         detail: String,
     },
+    /// A price feed's last update is older than the configured maximum age at the read point.
+    #[error("stale price for {asset} from feed {feed}: {age_secs} s old, max {max_age_secs} s")]
+    StalePrice {
+        /// Asset (or bank / market) the price is for.
+        asset: String,
+        /// The oracle account (CAIP-10 or address).
+        feed: String,
+        /// Age of the price at the read point, in seconds.
+        age_secs: u64,
+        /// The configured maximum age, in seconds.
+        max_age_secs: u64,
+    },
     /// The adapter was handed a reader of the wrong chain family.
     #[error("adapter for {expected} was given a {actual} reader")]
     WrongChainFamily {
@@ -92,6 +104,7 @@ impl AdapterError {
             Self::Malformed { .. } => FailureKind::MalformedReply,
             Self::OutOfRange { .. } => FailureKind::OutOfRange,
             Self::MissingPrice { .. } => FailureKind::MissingPrice,
+            Self::StalePrice { .. } => FailureKind::StalePrice,
             Self::WrongChainFamily { .. } | Self::Config(_) => FailureKind::Internal,
         }
     }

@@ -9,10 +9,14 @@
 //! * [`AdapterRegistry`]: builds adapters from configuration; each protocol contributes one
 //!   [`AdapterFactory`] and one registration line in the binary.
 //! * [`units`]: exact base-unit → decimal scaling.
+//! * [`venue`]: HTTP venues (Hyperliquid, Derive): rate budget, retries, a time read point.
+//! * [`solana`]: Solana reads pinned to one slot (`getMultipleAccounts` / `getProgramAccounts` with
+//!   `minContextSlot`), account decoding checks, fixed-point conversion and oracle guards; its
+//!   `testkit` is a loopback JSON-RPC server serving account files.
 //! * `testkit` (feature): launches `anvil` on a free port, installs Multicall3 at its canonical
 //!   address, tears down.
 //!
-//! Depends on `unimargin-schema` and the chain client crates (alloy); never on the engine, the
+//! Depends on `unimargin-schema` and the chain client crates (alloy, the Solana RPC client); never on the engine, the
 //! server, or any adapter. Test with `cargo test -p unimargin-sdk --features testkit`.
 
 mod adapter;
@@ -20,7 +24,9 @@ mod chain;
 mod error;
 pub mod evm;
 mod registry;
+pub mod solana;
 pub mod units;
+pub mod venue;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

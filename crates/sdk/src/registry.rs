@@ -39,6 +39,13 @@ pub trait AdapterFactory: Send + Sync + 'static {
 
     /// Builds one adapter; an invalid `params` is a [`AdapterError::Config`] naming the field.
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError>;
+
+    /// Builds every adapter of one deployment. One deployment is usually one protocol market,
+    /// hence the default; a protocol of isolated markets (Morpho Blue) builds one adapter per
+    /// configured market, each with its own market id in its descriptor.
+    fn build_many(&self, spec: &DeploymentSpec) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
+        Ok(vec![self.build(spec)?])
+    }
 }
 
 /// Why the registry could not be built.
@@ -119,6 +126,7 @@ impl AdapterRegistry {
     /// Builds every deployment, failing on the first invalid one with a message naming it.
     pub fn build_all(&mut self, specs: &[DeploymentSpec]) -> Result<(), RegistryError> {
         let mut seen = std::collections::BTreeSet::new();
+        let mut built = std::collections::BTreeSet::new();
         for spec in specs {
             if !seen.insert((spec.protocol.clone(), spec.market.clone(), spec.chain.clone())) {
                 return Err(RegistryError::Duplicate {
@@ -134,13 +142,25 @@ impl AdapterRegistry {
                 kind: spec.kind().to_owned(),
                 known: self.factories.keys().copied().collect::<Vec<_>>().join(", "),
             })?;
-            let adapter = factory.build(spec).map_err(|source| RegistryError::Build {
+            let adapters = factory.build_many(spec).map_err(|source| RegistryError::Build {
                 protocol: spec.protocol.clone(),
                 market: spec.market.clone(),
                 chain: spec.chain.clone(),
                 source,
             })?;
-            self.adapters.push(adapter);
+            for adapter in adapters {
+                // A deployment may expand into several markets (`build_many`): two deployments
+                // must still never read the same market twice.
+                let d = adapter.as_ref().descriptor();
+                if !built.insert((d.protocol.clone(), d.market.clone(), d.chain.clone())) {
+                    return Err(RegistryError::Duplicate {
+                        protocol: d.protocol.clone(),
+                        market: d.market.clone(),
+                        chain: d.chain.clone(),
+                    });
+                }
+                self.adapters.push(adapter);
+            }
         }
         Ok(())
     }
@@ -156,10 +176,8 @@ impl AdapterRegistry {
     }
 
     /// Adapters of one chain.
-    pub fn for_chain<'a>(
-        &'a self,
-        chain: &'a ChainId,
-    ) -> impl Iterator<Item = &'a Arc<dyn ProtocolAdapter + 'static>> + 'a {
-        self.adapters.iter().filter(move |a| &a.as_ref().descriptor().chain == chain)
+    pub fn for_chain<'a>(&'a self, chain: &ChainId) -> impl Iterator<Item = &'a Arc<dyn ProtocolAdapter + 'static>> + 'a {
+        let chain = chain.clone();
+        self.adapters.iter().filter(move |a| a.as_ref().descriptor().chain == chain)
     }
 }

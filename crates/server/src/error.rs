@@ -48,6 +48,15 @@ pub enum ErrorCode {
     UpstreamTimeout,
     /// A bug; the details are in the service's logs under the request id.
     Internal,
+    /// No API key, or an invalid or revoked one.
+    Unauthorized,
+    /// The key's rate limit is exhausted; retry after `Retry-After` seconds.
+    RateLimited,
+    /// No owner set with this id belongs to the caller's tenant (another tenant's set answers
+    /// the same, so ids do not leak).
+    UnknownOwnerSet,
+    /// The key and owner-set store did not answer; nothing is served without it.
+    StoreUnavailable,
 }
 
 impl ErrorCode {
@@ -67,6 +76,10 @@ impl ErrorCode {
             Self::UpstreamUnavailable => "upstream_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::Internal => "internal",
+            Self::Unauthorized => "unauthorized",
+            Self::RateLimited => "rate_limited",
+            Self::UnknownOwnerSet => "unknown_owner_set",
+            Self::StoreUnavailable => "store_unavailable",
         }
     }
 }
@@ -83,7 +96,7 @@ pub struct ErrorBody {
     pub profile: Option<MarginProfile>,
 }
 
-/// The `error` object of an [`ErrorBody`].
+/// The `error` object of an error body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
     /// Machine-readable code.
@@ -147,6 +160,28 @@ pub enum ApiError {
     /// A bug. The text goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Authentication failed; the message never contains the presented key.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The key's rate limit is exhausted.
+    #[error("rate limit of {limit} requests exceeded; retry in {} s", retry_after_secs(*.retry_after))]
+    RateLimited {
+        /// The burst size.
+        limit: u32,
+        /// When a request is allowed again.
+        retry_after: Duration,
+    },
+    /// The caller's tenant has no owner set with this id.
+    #[error("no owner set `{0}`")]
+    UnknownOwnerSet(String),
+    /// The key and owner-set store failed. The text goes to the log only.
+    #[error("key store unavailable: {0}")]
+    StoreUnavailable(String),
+}
+
+/// Whole seconds, rounded up so that a client waiting this long is allowed.
+fn retry_after_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 impl ApiError {
@@ -185,8 +220,13 @@ impl ApiError {
             ErrorCode::InvalidAccount
             | ErrorCode::UnknownChain
             | ErrorCode::NoAccounts
-            | ErrorCode::TooManyAccounts
             | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            // Well-formed but over the configured cap: the request is understood and refused.
+            ErrorCode::TooManyAccounts => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UnknownOwnerSet => StatusCode::NOT_FOUND,
+            ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -219,6 +259,10 @@ impl ApiError {
             }
             Self::Upstream(_) => ErrorCode::UpstreamUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::UnknownOwnerSet(_) => ErrorCode::UnknownOwnerSet,
+            Self::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -227,6 +271,7 @@ impl ApiError {
         let code = self.code();
         let message = match &self {
             // Internals stay in the log; the client gets the id to quote.
+            Self::StoreUnavailable(_) => "the key store is unavailable; retry later".to_owned(),
             Self::Internal(_) => match &request_id {
                 Some(id) => format!("internal error; quote request id {id} when reporting it"),
                 None => "internal error".to_owned(),
@@ -243,6 +288,7 @@ impl ApiError {
             }
             Self::Profile(ProfileError::TooManyAccounts { limit, .. }) => detail.limit = Some(as_u64(limit)),
             Self::BodyTooLarge { limit } => detail.limit = Some(as_u64(limit)),
+            Self::RateLimited { limit, .. } => detail.limit = Some(u64::from(limit)),
             Self::Upstream(p) => {
                 detail.failures = p.coverage.failures.clone();
                 profile = Some(*p);
@@ -281,8 +327,21 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code().as_str(), error = %self, "request rejected");
         }
+        let mut headers = axum::http::HeaderMap::new();
+        match &self {
+            Self::RateLimited { retry_after, .. } => {
+                headers.insert(axum::http::header::RETRY_AFTER, retry_after_secs(*retry_after).into());
+            }
+            Self::Unauthorized(_) => {
+                headers.insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"unimargin\""),
+                );
+            }
+            _ => {}
+        }
         let body = self.into_body(crate::middleware::current_request_id());
-        (status, Json(body)).into_response()
+        (status, headers, Json(body)).into_response()
     }
 }
 

@@ -31,8 +31,11 @@
 //! with a small test adapter that reads native balances through Multicall3; they cover outages
 //! (anvil stopped, an RPC that never answers, Redis killed) as well as the happy paths.
 
+pub mod attest;
+pub mod auth;
 mod error;
 mod middleware;
+pub mod owners;
 pub mod openapi;
 mod profiler;
 mod routes;
@@ -40,11 +43,14 @@ mod state;
 
 use std::future::Future;
 
+pub use attest::{AttestError, Attestation, AttestationSettings, Attestor, SignedProfile, Verdict};
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
+pub use auth::{AuthMode, Caller, Tenancy};
+pub use owners::{OwnerSet, OwnerSetList, OwnerSetRequest};
 pub use routes::{
     CacheStatus, ChainStatus, HealthResponse, LiveStatus, ProfileRequest, ProtocolEntry, ProtocolsResponse,
-    ReadyResponse, ReadyStatus, router,
+    ReadyResponse, ReadyStatus, router, router_with,
 };
 pub use state::{AppState, ServerSettings};
 
@@ -62,4 +68,16 @@ pub async fn serve(
         tracing::info!(%addr, "serving the Unimargin API");
     }
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// [`serve`] for an already built router (such as [`router_with`], the API with tenants).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving the Unimargin API");
+    }
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

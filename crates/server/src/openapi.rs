@@ -20,9 +20,11 @@ use utoipa::openapi::{
 };
 
 use crate::{
+    attest::{Attestation, SignedProfile, SignerResponse, Verdict},
     error::ErrorBody,
+    owners::{Deleted, OwnerSet, OwnerSetList, OwnerSetRequest},
     routes::{
-        ACCOUNT_PROFILE, HEALTHZ, HealthResponse, OPENAPI, PROFILES, PROTOCOLS, ProfileRequest, ProtocolsResponse,
+        OWNER, OWNER_PROFILE, OWNERS, ACCOUNT_PROFILE, ATTESTATION_SIGNER, ATTESTATION_VERIFY, HEALTHZ, HealthResponse, OPENAPI, PROFILES, PROTOCOLS, ProfileRequest, ProtocolsResponse,
         READYZ, ReadyResponse,
     },
 };
@@ -61,7 +63,11 @@ pub fn document() -> Result<Value, OpenApiError> {
     if let Value::Object(root) = &mut value {
         let mut components = Map::new();
         components.insert("schemas".to_owned(), Value::Object(component_schemas()?));
+        components.insert("securitySchemes".to_owned(), security_schemes());
         root.insert("components".to_owned(), Value::Object(components));
+        if let Some(Value::Object(paths)) = root.get_mut("paths") {
+            protect_v1(paths);
+        }
     }
     Ok(value)
 }
@@ -72,6 +78,62 @@ pub(crate) fn document_bytes() -> Result<Bytes, String> {
         .and_then(|doc| serde_json::to_vec(&doc).map_err(OpenApiError::from))
         .map(Bytes::from)
         .map_err(|e| e.to_string())
+}
+
+/// The two ways to present an API key.
+fn security_schemes() -> Value {
+    serde_json::json!({
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (`um_…`) made with `unimargin keys create --tenant <t>`."
+        },
+        "apiKeyHeader": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "The same API key, in the `x-api-key` header."
+        }
+    })
+}
+
+/// Every `/v1` operation requires a key (unless the deployment disables authentication) and is
+/// rate limited per key: its security requirement and the 401/429/503 answers are added here,
+/// in one place, so that no `/v1` route can be documented without them.
+fn protect_v1(paths: &mut Map<String, Value>) {
+    let error = |description: &str| {
+        serde_json::json!({
+            "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
+        })
+    };
+    let answers = [
+        ("401", error("`unauthorized`: no API key, or an invalid or revoked one (`WWW-Authenticate: Bearer`).")),
+        (
+            "429",
+            error(
+                "`rate_limited`: the key's rate limit is exhausted; `Retry-After` says after how many \
+                 seconds to retry. Allowed answers carry `RateLimit-Limit`, `RateLimit-Remaining` and \
+                 `RateLimit-Reset` (and the same as `X-RateLimit-*`).",
+            ),
+        ),
+        ("503", error("`store_unavailable`: the key and owner-set store did not answer.")),
+    ];
+    for (path, item) in paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let Value::Object(item) = item else { continue };
+        for op in item.values_mut() {
+            let Value::Object(op) = op else { continue };
+            op.insert("security".to_owned(), serde_json::json!([{ "bearerAuth": [] }, { "apiKeyHeader": [] }]));
+            if let Some(Value::Object(responses)) = op.get_mut("responses") {
+                for (status, answer) in &answers {
+                    responses.entry((*status).to_owned()).or_insert_with(|| answer.clone());
+                }
+            }
+        }
+    }
 }
 
 fn generator(contract: Contract) -> SchemaGenerator {
@@ -91,8 +153,16 @@ fn component_schemas() -> Result<Map<String, Value>, OpenApiError> {
     add::<ProtocolsResponse>(&mut responses);
     add::<HealthResponse>(&mut responses);
     add::<ReadyResponse>(&mut responses);
+    add::<OwnerSet>(&mut responses);
+    add::<OwnerSetList>(&mut responses);
+    add::<Deleted>(&mut responses);
+    add::<SignedProfile>(&mut responses);
+    add::<SignerResponse>(&mut responses);
+    add::<Verdict>(&mut responses);
     let mut requests = generator(Contract::Deserialize);
     add::<ProfileRequest>(&mut requests);
+    add::<OwnerSetRequest>(&mut requests);
+    add::<Attestation>(&mut requests);
 
     let mut schemas = responses.take_definitions(true);
     for (name, schema) in requests.take_definitions(true) {
@@ -130,9 +200,10 @@ fn with_profile_errors(op: OperationBuilder) -> OperationBuilder {
         "400",
         error(
             "`invalid_account` (malformed id, bad address, bad EIP-55 checksum), `unknown_chain`, \
-             `no_accounts`, `too_many_accounts`, or `invalid_request` (body not JSON or wrong shape).",
+             `no_accounts`, or `invalid_request` (body not JSON or wrong shape).",
         ),
     )
+    .response("422", error("`too_many_accounts`: more accounts than `server.max_accounts`; `limit` says how many."))
     .response("500", error("`internal`: a bug; quote `request_id`."))
     .response(
         "502",
@@ -154,15 +225,69 @@ fn operation(id: &str, summary: &str) -> OperationBuilder {
     OperationBuilder::new().operation_id(Some(id)).summary(Some(summary))
 }
 
+/// `?signed=true`: the profile with an EIP-712 attestation.
+fn signed_parameter() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("signed")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(
+            "`true`: answer a `SignedProfile` (the profile plus `attestation`, an EIP-712 signature \
+             over its summary; see `GET /v1/attestations/signer`). A 400 `invalid_request` if this \
+             deployment has no signing key.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean)))
+        .build()
+}
+
+/// 200 of the profile routes: the profile, or with `?signed=true` the signed profile.
+fn profile_ok() -> utoipa::openapi::Response {
+    let either = utoipa::openapi::OneOfBuilder::new()
+        .item(Ref::from_schema_name("MarginProfile"))
+        .item(Ref::from_schema_name("SignedProfile"));
+    ResponseBuilder::new()
+        .description("The complete profile (`SignedProfile` with `?signed=true`).")
+        .content("application/json", Content::new(Some(either)))
+        .build()
+}
+
+fn attestation_signer() -> Operation {
+    operation("attestationSigner", "The attestation signer")
+        .response("200", ok("The signer's address, EIP-712 domain and type string.", "SignerResponse"))
+        .response("404", error("`not_found`: this deployment does not sign profiles."))
+        .build()
+}
+
+fn verify_attestation() -> Operation {
+    operation("verifyAttestation", "Verify an attestation")
+        .description(Some(
+            "Checks shape, signature (against this deployment's signer), expiry, coverage, and that \
+             the nonce was not verified before; the first verification of a nonce consumes it.",
+        ))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json("Attestation"))
+                .build(),
+        ))
+        .response("200", ok("The verdict: `valid`, or the `reason` it is not.", "Verdict"))
+        .response("400", error("`invalid_request`: the body is not an attestation."))
+        .response("404", error("`not_found`: this deployment does not sign profiles."))
+        .response("413", error("`body_too_large`: the body exceeds the configured limit."))
+        .response("415", error("`unsupported_media_type`: send `Content-Type: application/json`."))
+        .build()
+}
+
 fn create_profile() -> Operation {
     let op = operation("createProfile", "Unified margin profile of several accounts")
+        .parameter(signed_parameter())
         .request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
                 .content("application/json", json("ProfileRequest"))
                 .build(),
         ))
-        .response("200", ok("The complete profile.", "MarginProfile"))
+        .response("200", profile_ok())
         .response("413", error("`body_too_large`: the body exceeds the configured limit."))
         .response("415", error("`unsupported_media_type`: send `Content-Type: application/json`."));
     with_profile_errors(op).build()
@@ -178,7 +303,8 @@ fn account_profile() -> Operation {
         .build();
     let op = operation("accountProfile", "Margin profile of one account")
         .parameter(account)
-        .response("200", ok("The complete profile.", "MarginProfile"));
+        .parameter(signed_parameter())
+        .response("200", profile_ok());
     with_profile_errors(op).build()
 }
 
@@ -199,8 +325,77 @@ fn openapi_operation() -> Operation {
         .build()
 }
 
+fn id_parameter() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("Owner set id (`os_…`), as returned by `POST /v1/owners`."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+const UNKNOWN_OWNER_SET: &str = "`unknown_owner_set`: the caller's tenant has no owner set with this id \
+     (another tenant's set answers the same, so ids do not leak).";
+
+fn create_owner_set() -> Operation {
+    operation("createOwnerSet", "Register a named set of accounts (and segments) for the caller's tenant")
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json("OwnerSetRequest"))
+                .build(),
+        ))
+        .response("201", ok("The registered owner set.", "OwnerSet"))
+        .response(
+            "400",
+            error(
+                "`invalid_account`, `unknown_chain`, `no_accounts`, or `invalid_request` (wrong shape, \
+                 unknown field such as `rpc_url`, bad name, segment account not in the set).",
+            ),
+        )
+        .response("413", error("`body_too_large`: the body exceeds the configured limit."))
+        .response("415", error("`unsupported_media_type`: send `Content-Type: application/json`."))
+        .response("422", error("`too_many_accounts`: more accounts than `server.max_accounts`."))
+        .build()
+}
+
+/// `/v1/owners`, `/v1/owners/{id}` and `/v1/owners/{id}/profile`.
+fn owner_set_operations() -> (PathItem, PathItem, PathItem) {
+    let mut owners = PathItem::new(
+        HttpMethod::Get,
+        simple("listOwnerSets", "The caller's owner sets", "Every owner set of the caller's tenant.", "OwnerSetList"),
+    );
+    owners.post = Some(create_owner_set());
+    let mut owner = PathItem::new(
+        HttpMethod::Get,
+        operation("getOwnerSet", "One owner set of the caller")
+            .parameter(id_parameter())
+            .response("200", ok("The owner set.", "OwnerSet"))
+            .response("404", error(UNKNOWN_OWNER_SET))
+            .build(),
+    );
+    owner.delete = Some(
+        operation("deleteOwnerSet", "Delete one owner set of the caller")
+            .parameter(id_parameter())
+            .response("200", ok("Deleted.", "Deleted"))
+            .response("404", error(UNKNOWN_OWNER_SET))
+            .build(),
+    );
+    let profile = operation("ownerSetProfile", "Margin profile of one owner set of the caller (with its segments)")
+        .parameter(id_parameter())
+        .response("200", ok("The complete profile.", "MarginProfile"))
+        .response("404", error(UNKNOWN_OWNER_SET));
+    let profile = PathItem::new(HttpMethod::Get, with_profile_errors(profile).build());
+    (owners, owner, profile)
+}
+
 fn paths() -> Paths {
+    let (owners, owner, owner_profile) = owner_set_operations();
     PathsBuilder::new()
+        .path(OWNERS, owners)
+        .path(OWNER, owner)
+        .path(OWNER_PROFILE, owner_profile)
         .path(PROFILES, PathItem::new(HttpMethod::Post, create_profile()))
         .path(ACCOUNT_PROFILE, PathItem::new(HttpMethod::Get, account_profile()))
         .path(
@@ -230,5 +425,7 @@ fn paths() -> Paths {
             ),
         )
         .path(OPENAPI, PathItem::new(HttpMethod::Get, openapi_operation()))
+        .path(ATTESTATION_SIGNER, PathItem::new(HttpMethod::Get, attestation_signer()))
+        .path(ATTESTATION_VERIFY, PathItem::new(HttpMethod::Post, verify_attestation()))
         .build()
 }

@@ -57,7 +57,7 @@ pub enum ProfileError {
     },
     /// An account id could not be parsed. The reason is shown in full because the caller has
     /// to see which part (chain, address, checksum) is wrong.
-    #[error("invalid account `{input}`: {reason}")]
+    #[error("{}", invalid_account_message(input, reason))]
     InvalidAccount {
         /// The account as given.
         input: String,
@@ -74,6 +74,14 @@ pub enum ProfileError {
         /// The chains that are served, for the message.
         served: String,
     },
+}
+
+/// `invalid account `x`: reason`, unless the reason already names the whole input.
+fn invalid_account_message(input: &str, reason: &AccountIdError) -> String {
+    match reason {
+        AccountIdError::Malformed(_) => reason.to_string(),
+        _ => format!("invalid account `{input}`: {reason}"),
+    }
 }
 
 /// How the cache is doing, for `/readyz`.
@@ -195,20 +203,23 @@ impl Profiler {
     }
 
     /// Validates and groups accounts by chain (each group sorted and de-duplicated).
-    fn group(&self, accounts: Vec<AccountId>) -> Result<BTreeMap<ChainId, Vec<AccountId>>, ProfileError> {
+    /// Validates and groups accounts by chain, each group with its client (sorted, without
+    /// duplicates). Returning the client with the group means no later step can meet a chain
+    /// without one.
+    fn group(&self, accounts: Vec<AccountId>) -> Result<Vec<(&ChainClient, Vec<AccountId>)>, ProfileError> {
         self.check_count(accounts.len())?;
-        let mut by_chain: BTreeMap<ChainId, BTreeSet<AccountId>> = BTreeMap::new();
+        let mut by_chain: BTreeMap<ChainId, (&ChainClient, BTreeSet<AccountId>)> = BTreeMap::new();
         for account in accounts {
-            if self.clients.get(account.chain()).is_none() {
+            let Some(client) = self.clients.get(account.chain()) else {
                 return Err(ProfileError::UnknownChain {
                     chain: account.chain().clone(),
                     account,
                     served: self.served_chains(),
                 });
-            }
-            by_chain.entry(account.chain().clone()).or_default().insert(account);
+            };
+            by_chain.entry(account.chain().clone()).or_insert_with(|| (client, BTreeSet::new())).1.insert(account);
         }
-        Ok(by_chain.into_iter().map(|(c, a)| (c, a.into_iter().collect())).collect())
+        Ok(by_chain.into_values().map(|(client, accounts)| (client, accounts.into_iter().collect())).collect())
     }
 
     fn served_chains(&self) -> String {
@@ -229,16 +240,28 @@ impl Profiler {
     /// revert, a stale price) are reported inside the profile, which is then incomplete: the
     /// caller decides how to present that (the API answers 502/504 with the partial profile).
     pub async fn profile(&self, accounts: Vec<AccountId>) -> Result<MarginProfile, ProfileError> {
-        let by_chain = self.group(accounts)?;
-        let accounts: Vec<AccountId> = by_chain.values().flatten().cloned().collect();
-        let span = tracing::info_span!("profile", accounts = accounts.len(), chains = by_chain.len());
-        let reads = join_all(by_chain.iter().filter_map(|(chain, accounts)| {
-            // `group` checked that every chain has a client; a chain without one is skipped
-            // rather than unwrapped, and the engine then reports it as an unaccounted market.
-            self.clients.get(chain).map(|client| self.read_chain(client, accounts))
-        }))
-        .instrument(span)
-        .await;
+        self.profile_segmented(accounts, &[]).await
+    }
+
+    /// Checks that every account's chain is served, without reading anything (owner sets are
+    /// checked when they are registered).
+    pub fn check_served(&self, accounts: &[AccountId]) -> Result<(), ProfileError> {
+        self.group(accounts.to_vec()).map(drop)
+    }
+
+    /// [`Profiler::profile`], with each of `segments` also margined on its own
+    /// ([`unimargin_engine::compute_segmented_profile`]).
+    pub async fn profile_segmented(
+        &self,
+        accounts: Vec<AccountId>,
+        segments: &[unimargin_schema::Segment],
+    ) -> Result<MarginProfile, ProfileError> {
+        let groups = self.group(accounts)?;
+        let accounts: Vec<AccountId> = groups.iter().flat_map(|(_, accounts)| accounts.iter().cloned()).collect();
+        let span = tracing::info_span!("profile", accounts = accounts.len(), chains = groups.len());
+        let reads = join_all(groups.iter().map(|(client, accounts)| self.read_chain(client, accounts)))
+            .instrument(span)
+            .await;
 
         let mut input = ProfileInput {
             accounts,
@@ -254,7 +277,11 @@ impl Profiler {
             input.snapshots.extend(read.snapshots);
             input.failures.extend(read.failures);
         }
-        Ok(compute_profile(input, &self.engine))
+        if segments.is_empty() {
+            Ok(compute_profile(input, &self.engine))
+        } else {
+            Ok(unimargin_engine::compute_segmented_profile(input, segments, &self.engine))
+        }
     }
 
     /// Pins `client`'s chain once and reads every (adapter × account) pair at that read point.

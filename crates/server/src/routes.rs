@@ -3,7 +3,7 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequest, Path, Request, State, rejection::PathRejection},
+    extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State, rejection::PathRejection},
     http::{Method, Uri, header},
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
@@ -14,7 +14,15 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use unimargin_schema::{ChainId, MarginProfile, MarketId, ProtocolId};
 
+use std::sync::Arc;
+
+use axum::Extension;
+use unimargin_schema::{AccountId, Segment};
+
 use crate::{
+    auth::{self, Tenancy},
+    owners,
+    attest::{Attestation, SignedProfile, SignerResponse, Verdict},
     error::ApiError,
     middleware::{scope_request_id, time_limit, trace_layer},
     openapi,
@@ -33,6 +41,16 @@ pub(crate) const HEALTHZ: &str = "/healthz";
 pub(crate) const READYZ: &str = "/readyz";
 /// `GET`: this API's OpenAPI document.
 pub(crate) const OPENAPI: &str = "/openapi.json";
+/// `POST`: register an owner set; `GET`: the caller's owner sets.
+pub(crate) const OWNERS: &str = "/v1/owners";
+/// `GET` / `DELETE`: one owner set of the caller.
+pub(crate) const OWNER: &str = "/v1/owners/{id}";
+/// `GET`: profile of one owner set of the caller.
+pub(crate) const OWNER_PROFILE: &str = "/v1/owners/{id}/profile";
+/// `GET`: the address attestations are signed by.
+pub(crate) const ATTESTATION_SIGNER: &str = "/v1/attestations/signer";
+/// `POST`: verify an attestation.
+pub(crate) const ATTESTATION_VERIFY: &str = "/v1/attestations/verify";
 
 /// Body of `POST /v1/profiles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -141,6 +159,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 /// Builds the API: routes, JSON fallbacks for unknown routes and methods, and the layers
 /// (request id, tracing, time limit, body limit).
 pub fn router(state: AppState) -> Router {
+    router_with(state, Tenancy::open())
+}
+
+/// [`router`] with tenants: `/v1` routes authenticate with `tenancy`'s keys (unless its mode is
+/// [`AuthMode::Disabled`](crate::auth::AuthMode)) and are rate limited per key; owner sets are
+/// kept in its store.
+pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
+    let tenancy = Arc::new(tenancy);
     let body_limit = state.settings.body_limit_bytes;
     let timeout = state.settings.request_timeout;
     let openapi = openapi::document_bytes();
@@ -151,10 +177,18 @@ pub fn router(state: AppState) -> Router {
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(OPENAPI, get(move || serve_openapi(openapi.clone())))
+        .route(OWNERS, post(owners::create).get(owners::list))
+        .route(OWNER, get(owners::get_one).delete(owners::delete))
+        .route(OWNER_PROFILE, get(owners::profile))
+        .route(ATTESTATION_SIGNER, get(attestation_signer))
+        .route(ATTESTATION_VERIFY, post(verify_attestation))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: every layer below sees what the ones above produce.
         .layer(DefaultBodyLimit::max(body_limit))
+        // Per route (after routing), so only matched `/v1` routes ask for a key.
+        .layer(from_fn_with_state(tenancy.clone(), auth::middleware::authenticate))
+        .layer(Extension(tenancy))
         .layer(from_fn_with_state(timeout, time_limit))
         .layer(from_fn(scope_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -165,17 +199,82 @@ pub fn router(state: AppState) -> Router {
 
 async fn create_profile(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     ApiJson(request): ApiJson<ProfileRequest>,
-) -> Result<Json<MarginProfile>, ApiError> {
-    respond(&state, &request.accounts).await
+) -> Result<Response, ApiError> {
+    let signed = wants_signature(query.as_deref())?;
+    let Json(profile) = respond(&state, &request.accounts).await?;
+    answer(&state, profile, signed)
 }
 
 async fn account_profile(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     account: Result<Path<String>, PathRejection>,
-) -> Result<Json<MarginProfile>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(account) = account?;
-    respond(&state, &[account]).await
+    let signed = wants_signature(query.as_deref())?;
+    let Json(profile) = respond(&state, &[account]).await?;
+    answer(&state, profile, signed)
+}
+
+/// `?signed=true|false`; anything else is a 400 rather than a silently unsigned answer.
+fn wants_signature(query: Option<&str>) -> Result<bool, ApiError> {
+    let mut signed = false;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("signed", "true") => signed = true,
+            ("signed", "false") => signed = false,
+            ("signed", other) => {
+                return Err(ApiError::InvalidRequest(format!("`signed` must be `true` or `false`, not `{other}`")));
+            }
+            _ => {}
+        }
+    }
+    Ok(signed)
+}
+
+/// The profile, with its attestation when asked for. Only complete profiles reach this point:
+/// an incomplete one is an error answer and is never signed.
+fn answer(state: &AppState, profile: MarginProfile, signed: bool) -> Result<Response, ApiError> {
+    if !signed {
+        return Ok(Json(profile).into_response());
+    }
+    let attestor = state.attestor.as_ref().ok_or_else(|| {
+        ApiError::InvalidRequest("signed profiles are not enabled on this deployment (no signing key)".into())
+    })?;
+    let attestation = attestor
+        .attest(&profile, chrono::Utc::now())
+        .map_err(|e| ApiError::Internal(format!("attestation failed: {e}")))?;
+    Ok(Json(SignedProfile { profile, attestation }).into_response())
+}
+
+async fn attestation_signer(State(state): State<AppState>) -> Result<Json<SignerResponse>, ApiError> {
+    match &state.attestor {
+        Some(attestor) => Ok(Json(attestor.describe())),
+        None => Err(ApiError::NotFound { method: "GET".into(), path: ATTESTATION_SIGNER.into() }),
+    }
+}
+
+async fn verify_attestation(
+    State(state): State<AppState>,
+    ApiJson(attestation): ApiJson<Attestation>,
+) -> Result<Json<Verdict>, ApiError> {
+    match &state.attestor {
+        Some(attestor) => Ok(Json(attestor.verify(&attestation, chrono::Utc::now()))),
+        None => Err(ApiError::NotFound { method: "POST".into(), path: ATTESTATION_VERIFY.into() }),
+    }
+}
+
+/// Profiles already parsed `accounts` (an owner set's), each of `segments` also on its own; an
+/// incomplete profile is never a 200.
+pub(crate) async fn respond_accounts(
+    state: &AppState,
+    accounts: Vec<AccountId>,
+    segments: &[Segment],
+) -> Result<Json<MarginProfile>, ApiError> {
+    let profile = state.profiler.profile_segmented(accounts, segments).await?;
+    if profile.coverage.complete { Ok(Json(profile)) } else { Err(ApiError::incomplete(profile)) }
 }
 
 /// Profiles `accounts`; an incomplete profile is never a 200, so a venue that only checks the

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use crate::profiler::Profiler;
+use crate::{attest::Attestor, profiler::Profiler};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,4 +36,6 @@ pub struct AppState {
     pub profiler: Arc<Profiler>,
     /// HTTP settings.
     pub settings: ServerSettings,
+    /// The attestation signer; `None` when signing is disabled (`?signed=true` is then a 400).
+    pub attestor: Option<Arc<Attestor>>,
 }

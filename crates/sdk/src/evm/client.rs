@@ -236,6 +236,25 @@ async fn timed<T>(
     }
 }
 
+/// Replaces every URL in a transport message by `<url>`: RPC URLs often embed API keys, and
+/// messages reach logs and API clients.
+pub(crate) fn redact_urls(message: &str) -> String {
+    message
+        .split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let trimmed = word.trim_start_matches(['(', '"', '\'']);
+            if trimmed.starts_with("http://") || trimmed.starts_with("https://") || trimmed.starts_with("ws://") || trimmed.starts_with("wss://") {
+                let body = trimmed.trim_end();
+                let tail = &trimmed[body.len()..];
+                let punctuation = body.len() - body.trim_end_matches([')', ':', ',', '"', '\'', '.']).len();
+                format!("{}<url>{}{tail}", &word[..word.len() - trimmed.len()], &body[body.len() - punctuation..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
+}
+
 /// Maps alloy's transport errors onto adapter errors by variant, not by message text.
 fn classify(chain: &ChainId, e: RpcError<TransportErrorKind>) -> AdapterError {
     let chain = chain.to_string();
@@ -248,7 +267,20 @@ fn classify(chain: &ChainId, e: RpcError<TransportErrorKind>) -> AdapterError {
         RpcError::Transport(TransportErrorKind::HttpError(http)) => {
             AdapterError::RpcError { chain, message: format!("HTTP {}", http.status) }
         }
-        RpcError::Transport(kind) => AdapterError::RpcUnavailable { chain, message: kind.to_string() },
-        other => AdapterError::RpcError { chain, message: other.to_string() },
+        RpcError::Transport(kind) => AdapterError::RpcUnavailable { chain, message: redact_urls(&kind.to_string()) },
+        other => AdapterError::RpcError { chain, message: redact_urls(&other.to_string()) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_urls;
+
+    #[test]
+    fn urls_never_survive_into_messages() {
+        let m = "error sending request for url (https://eth.example/v2/SECRETKEY): connection refused";
+        let r = redact_urls(m);
+        assert_eq!(r, "error sending request for url (<url>): connection refused");
+        assert_eq!(redact_urls("no url here"), "no url here");
     }
 }

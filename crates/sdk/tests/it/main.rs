@@ -1,5 +1,7 @@
 //! SDK integration tests against a real anvil node.
 
+mod solana;
+
 use alloy::{primitives::address, sol_types::SolCall};
 use unimargin_sdk::{
     AdapterError,

@@ -1,10 +1,9 @@
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
-use unimargin_schema::{
-    AccountIdError, ChainId, ChainIdError, Coverage, Failure, FailureKind, FailureScope, MarginProfile, Totals,
-};
+use unimargin_engine::{EngineSettings, ProfileInput, compute_profile};
+use unimargin_schema::{AccountIdError, ChainId, ChainIdError, Failure, FailureKind, FailureScope, MarginProfile};
 
 use super::{ApiError, ErrorCode};
 use crate::profiler::ProfileError;
@@ -17,26 +16,18 @@ fn failure(kind: FailureKind) -> Failure {
     }
 }
 
+/// A profile with these failures, built by the engine itself so the test does not depend on
+/// every field of `MarginProfile`.
 fn incomplete(kinds: &[FailureKind]) -> MarginProfile {
-    MarginProfile {
-        methodology: unimargin_schema::METHODOLOGY_VERSION.to_owned(),
-        as_of: Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
+    let input = ProfileInput {
         accounts: Vec::new(),
-        coverage: Coverage {
-            complete: false,
-            failures: kinds.iter().copied().map(failure).collect(),
-            ..Coverage::default()
-        },
-        totals: Totals::default(),
-        health: None,
-        initial_health: None,
-        weakest_native_health: None,
-        credit_capacity_usd: Default::default(),
-        isolated_requirement_usd: Default::default(),
-        cross_requirement_usd: Default::default(),
-        cross_margin_benefit_usd: Default::default(),
-        protocols: Vec::new(),
-    }
+        snapshots: Vec::new(),
+        failures: kinds.iter().copied().map(failure).collect(),
+        expected: BTreeMap::new(),
+        read_points: BTreeMap::new(),
+        as_of: Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
+    };
+    compute_profile(input, &EngineSettings::default())
 }
 
 #[test]
@@ -48,7 +39,7 @@ fn every_error_has_its_status_and_code() {
         (ProfileError::NoAccounts.into(), StatusCode::BAD_REQUEST, ErrorCode::NoAccounts),
         (
             ProfileError::TooManyAccounts { count: 51, limit: 50 }.into(),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::TooManyAccounts,
         ),
         (
@@ -77,6 +68,14 @@ fn every_error_has_its_status_and_code() {
         ),
         (ApiError::RequestTimeout(Duration::from_secs(1)), StatusCode::GATEWAY_TIMEOUT, ErrorCode::RequestTimeout),
         (ApiError::Internal("x".into()), StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        (ApiError::Unauthorized("x".into()), StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+        (
+            ApiError::RateLimited { limit: 1, retry_after: Duration::from_millis(1500) },
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+        ),
+        (ApiError::UnknownOwnerSet("os_x".into()), StatusCode::NOT_FOUND, ErrorCode::UnknownOwnerSet),
+        (ApiError::StoreUnavailable("x".into()), StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StoreUnavailable),
         // Incomplete profiles: upstream only → 502, any timeout among them → 504, anything else → 500.
         (ApiError::incomplete(incomplete(&[RpcUnavailable])), StatusCode::BAD_GATEWAY, ErrorCode::UpstreamUnavailable),
         (ApiError::incomplete(incomplete(&[StalePrice, CallReverted])), StatusCode::BAD_GATEWAY, ErrorCode::UpstreamUnavailable),

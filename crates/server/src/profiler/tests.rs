@@ -76,7 +76,9 @@ fn unknown_chains_are_rejected_and_duplicates_merged() {
     let on_1: AccountId = format!("eip155:1:{ADDR}").parse().expect("valid");
     let groups = p.group(vec![on_1.clone(), on_1.clone()]).expect("served chain");
     assert_eq!(groups.len(), 1);
-    assert_eq!(groups[&ChainId::evm(1)], vec![on_1.clone()]);
+    let (client, accounts) = &groups[0];
+    assert_eq!(client.chain(), &ChainId::evm(1));
+    assert_eq!(accounts, std::slice::from_ref(&on_1));
 
     let on_10: AccountId = format!("eip155:10:{ADDR}").parse().expect("valid");
     let err = p.group(vec![on_1, on_10.clone()]).expect_err("eip155:10 has no client");

@@ -1,0 +1,559 @@
+//! The exposure book: one traversal of every counted position, aggregated into what the stress
+//! grid, the liquidation surface and the add-ons need.
+//!
+//! Spot, debt and perp positions revalue linearly in their asset's price, so per protocol market
+//! and asset they are summed once ([`Bucket`]) and every scenario then costs a few multiplications
+//! per bucket instead of per position. This is still full revaluation: a bucket's value in a
+//! scenario is exactly the sum of its positions' values at the scenario's prices, and each market's
+//! own rule (`adjusted collateral < requirement` liquidates) is applied to those sums. Options are
+//! not linear and are repriced one by one ([`OptionLeg`]).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use unimargin_schema::{
+    AssetPrice, OptionKind, Position, PositionKind, ProtocolSnapshot, Side, Totals, VolatilityRegime,
+};
+
+use crate::{
+    fixed,
+    model::RiskModel,
+    options,
+    pricing::Valuation,
+    prices::{self, Chosen, Quote},
+};
+
+/// Decimal places kept by the aggregates the grid multiplies (1e-8 USD), rounded against the
+/// account so that dropping digits can only make it look worse.
+const DP: u32 = 8;
+
+pub(crate) fn floor(v: Decimal) -> Decimal {
+    v.round_dp_with_strategy(DP, RoundingStrategy::ToNegativeInfinity)
+}
+
+pub(crate) fn ceil(v: Decimal) -> Decimal {
+    v.round_dp_with_strategy(DP, RoundingStrategy::ToPositiveInfinity)
+}
+
+/// One asset (`GROUP:SYMBOL`).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyState {
+    pub(crate) key: String,
+    pub(crate) symbol: String,
+    pub(crate) group: usize,
+    pub(crate) peg: Option<usize>,
+    quotes: Vec<Quote>,
+    last_quote: Option<usize>,
+    pub(crate) price: Chosen,
+    spot_long: Decimal,
+    spot_short: Decimal,
+    perp_long: Decimal,
+    perp_short: Decimal,
+    /// Equity change per unit of relative move (USD, at the stress prices).
+    pub(crate) pnl_slope: Decimal,
+    /// `pnl_slope` at 1e-8.
+    pub(crate) pnl_slope_fixed: i128,
+    /// Net exposure at the reference price, option deltas included (USD).
+    pub(crate) net_usd: Decimal,
+    /// Gross value at the reference price (for the oracle-quality factor).
+    pub(crate) gross_usd: Decimal,
+}
+
+/// One risk group.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupState {
+    pub(crate) name: String,
+    pub(crate) numeraire: bool,
+    pub(crate) volatility: Decimal,
+    /// Grid scale: `max(1, volatility ÷ reference volatility)`.
+    pub(crate) scale: Decimal,
+    pub(crate) has_options: bool,
+    pub(crate) present: bool,
+    pub(crate) reference_key: Option<usize>,
+    pub(crate) long_usd: Decimal,
+    pub(crate) short_usd: Decimal,
+}
+
+/// One peg (configured, or the default depeg of a numeraire group's other members).
+#[derive(Debug, Clone)]
+pub(crate) struct PegState {
+    pub(crate) name: String,
+    pub(crate) depeg: Decimal,
+    pub(crate) present: bool,
+}
+
+/// One protocol market × asset: the linear terms of the market's own rule.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Bucket {
+    pub(crate) key: usize,
+    /// Collateral × maintenance weight + long perp notional − short perp notional: the part of
+    /// adjusted collateral that scales with the price.
+    pub(crate) a_net: Decimal,
+    /// The asset-side part of `a_net` (collateral, long perps).
+    pub(crate) a_long: Decimal,
+    /// The liability-side part of `a_net` (short perps).
+    pub(crate) a_short: Decimal,
+    /// Requirement: debt × liability weight (with carry over the horizon) + perp notional ×
+    /// margin ratio.
+    pub(crate) q: Decimal,
+    /// The same without carry (for the liquidation surface, which is instantaneous).
+    pub(crate) q_now: Decimal,
+    /// Liabilities a liquidation charges its penalty on: debts and perp notionals.
+    pub(crate) liab: Decimal,
+    /// The same five as exact integers at 1e-8 ([`crate::fixed`]), for the grid.
+    pub(crate) fixed: BucketFixed,
+}
+
+/// A bucket's terms as integers at 1e-8 USD.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BucketFixed {
+    pub(crate) key: usize,
+    pub(crate) a_net: i128,
+    pub(crate) a_long: i128,
+    pub(crate) a_short: i128,
+    pub(crate) q: i128,
+    pub(crate) q_now: i128,
+    pub(crate) liab: i128,
+}
+
+/// One protocol market.
+#[derive(Debug, Clone)]
+pub(crate) struct MarketBook {
+    pub(crate) label: String,
+    pub(crate) penalty: Decimal,
+    /// Adjusted collateral that does not move with prices: perp PnL now minus the perps' notional
+    /// slope (instantaneous, for the liquidation surface).
+    pub(crate) constant_now: Decimal,
+    /// The same less funding over the horizon, at 1e-17 (a product's scale), for the grid.
+    pub(crate) constant_fixed: i128,
+    /// `constant_now` at 1e-8.
+    pub(crate) constant_now_fixed: i128,
+    pub(crate) buckets: Vec<Bucket>,
+    /// The buckets' integer terms, contiguous for the grid.
+    pub(crate) fixed: Vec<BucketFixed>,
+    pub(crate) options: Vec<usize>,
+    pub(crate) equity: Decimal,
+    pub(crate) maintenance_requirement: Decimal,
+    pub(crate) initial_requirement: Decimal,
+}
+
+/// One option position, with its base valuation.
+#[derive(Debug, Clone)]
+pub(crate) struct OptionLeg {
+    pub(crate) market: usize,
+    pub(crate) key: usize,
+    pub(crate) group: usize,
+    pub(crate) instrument: String,
+    pub(crate) kind: OptionKind,
+    pub(crate) side: Side,
+    pub(crate) amount: Decimal,
+    pub(crate) value: Decimal,
+    /// Maintenance weight if the venue counts it (long: collateral weight; short: margin ratio).
+    pub(crate) weight: Option<Decimal>,
+    /// `weight` at 1e-9 (rounded down for collateral, up for requirements).
+    pub(crate) weight_fixed: Option<i128>,
+    /// The venue's mark value at 1e-8 (rounded against the account).
+    pub(crate) value_fixed: i128,
+    pub(crate) amount_f64: f64,
+    pub(crate) input: crate::pricing::ModelInput,
+    pub(crate) base: Valuation,
+    pub(crate) underlying_usd: Decimal,
+}
+
+impl OptionLeg {
+    /// Position value (integer, 1e-8 USD) when the underlying moves by `factor`, volatility by
+    /// `vol_factor`, and `years_passed` elapse: the venue's mark plus the model's change, never
+    /// negative.
+    pub(crate) fn value_fixed_at(&self, factor: f64, vol_factor: f64, years_passed: f64) -> i128 {
+        let input = crate::pricing::ModelInput {
+            underlying: self.input.underlying * factor,
+            vol: self.input.vol * vol_factor,
+            years: (self.input.years - years_passed).max(0.0),
+            ..self.input
+        };
+        let change = (crate::pricing::black76(input).price - self.base.price) * self.amount_f64 * 1e8;
+        let change = if change.is_finite() { change.round() as i128 } else { 0 };
+        (self.value_fixed + change).max(0)
+    }
+
+    /// +1 for bought options, −1 for written ones.
+    pub(crate) fn sign(&self) -> Decimal {
+        if self.side == Side::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE }
+    }
+}
+
+/// Everything the risk assessment reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Book {
+    pub(crate) keys: Vec<KeyState>,
+    pub(crate) groups: Vec<GroupState>,
+    pub(crate) pegs: Vec<PegState>,
+    pub(crate) markets: Vec<MarketBook>,
+    pub(crate) options: Vec<OptionLeg>,
+    pub(crate) prices: Vec<AssetPrice>,
+    /// Portfolio equity at reference prices.
+    pub(crate) equity: Decimal,
+    /// Gross liabilities at reference prices.
+    pub(crate) liabilities: Decimal,
+    /// Carry over the horizon (a cost, ≥ 0).
+    pub(crate) carry: Decimal,
+    /// Oracle-divergence add-on.
+    pub(crate) oracle_addon: Decimal,
+    /// Options whose underlying price is unknown: `(market, instrument)`.
+    pub(crate) unpriced_options: Vec<(String, String)>,
+    pub(crate) notes: Vec<String>,
+}
+
+/// `protocol/market@account`, the label the risk section uses for a market.
+pub(crate) fn market_label(s: &ProtocolSnapshot) -> String {
+    format!("{}/{}@{}", s.provenance.protocol, s.provenance.market, s.provenance.account)
+}
+
+fn quote_label(s: &ProtocolSnapshot) -> String {
+    format!("{}/{}@{}", s.provenance.protocol, s.provenance.market, s.provenance.chain)
+}
+
+/// `max(0, equity − excess)` when there is something to liquidate, else 0: the equity a market
+/// needs on its own (for a lending market, `Σ collateral × (1 − liquidation threshold)`).
+pub(crate) fn own_requirement(t: &Totals) -> (Decimal, Decimal) {
+    let m = if t.maintenance_margin_usd > Decimal::ZERO {
+        (t.net_value_usd - t.margin_excess_usd).max(Decimal::ZERO)
+    } else {
+        Decimal::ZERO
+    };
+    let i = if t.initial_margin_usd > Decimal::ZERO {
+        (t.net_value_usd - t.free_collateral_usd).max(Decimal::ZERO)
+    } else {
+        Decimal::ZERO
+    };
+    (m, i)
+}
+
+struct Builder<'m> {
+    model: &'m RiskModel,
+    regime: VolatilityRegime,
+    keys: Vec<KeyState>,
+    key_index: HashMap<String, usize>,
+    groups: Vec<GroupState>,
+    group_index: HashMap<String, usize>,
+    pegs: Vec<PegState>,
+    peg_index: HashMap<String, usize>,
+}
+
+impl<'m> Builder<'m> {
+    fn group(&mut self, name: &str) -> usize {
+        if let Some(i) = self.group_index.get(name) {
+            return *i;
+        }
+        let config = self.model.group(name);
+        let volatility = config.volatility.get(self.regime);
+        let reference_volatility = self.model.grid.reference_volatility.max(Decimal::new(1, 4));
+        let scale = (volatility / reference_volatility).max(Decimal::ONE).round_dp(6);
+        self.groups.push(GroupState {
+            name: name.to_owned(),
+            numeraire: config.numeraire,
+            volatility,
+            scale,
+            has_options: false,
+            present: false,
+            reference_key: None,
+            long_usd: Decimal::ZERO,
+            short_usd: Decimal::ZERO,
+        });
+        self.group_index.insert(name.to_owned(), self.groups.len() - 1);
+        self.groups.len() - 1
+    }
+
+    fn peg(&mut self, name: &str, depeg: Decimal) -> usize {
+        if let Some(i) = self.peg_index.get(name) {
+            return *i;
+        }
+        self.pegs.push(PegState { name: name.to_owned(), depeg, present: false });
+        self.peg_index.insert(name.to_owned(), self.pegs.len() - 1);
+        self.pegs.len() - 1
+    }
+
+    fn key(&mut self, risk_key: &str, symbol: &str) -> usize {
+        let (key, symbol) = prices::asset_key(self.model, risk_key, symbol);
+        if let Some(i) = self.key_index.get(&key) {
+            return *i;
+        }
+        let group = self.group(risk_key);
+        self.groups[group].present = true;
+        let config = self.model.group(risk_key);
+        let configured = self.model.pegs.iter().find(|(_, p)| {
+            p.group == risk_key && p.symbols.iter().any(|s| s.eq_ignore_ascii_case(&symbol))
+        });
+        let reference = config.reference.clone().unwrap_or_else(|| risk_key.to_owned());
+        let peg = match configured {
+            Some((name, p)) => Some(self.peg(name, p.depeg)),
+            None if config.numeraire && config.default_depeg > Decimal::ZERO && !symbol.eq_ignore_ascii_case(&reference) => {
+                Some(self.peg(&format!("{risk_key}:other"), config.default_depeg))
+            }
+            None => None,
+        };
+        if let Some(p) = peg {
+            self.pegs[p].present = true;
+        }
+        let index = self.keys.len();
+        if symbol.eq_ignore_ascii_case(&reference) {
+            self.groups[group].reference_key = Some(index);
+        }
+        self.keys.push(KeyState {
+            key: key.clone(),
+            symbol,
+            group,
+            peg,
+            quotes: Vec::new(),
+            last_quote: None,
+            price: Chosen { reference: Decimal::ZERO, long: Decimal::ZERO, short: Decimal::ZERO, diverged: false, age: None },
+            spot_long: Decimal::ZERO,
+            spot_short: Decimal::ZERO,
+            perp_long: Decimal::ZERO,
+            perp_short: Decimal::ZERO,
+            pnl_slope: Decimal::ZERO,
+            pnl_slope_fixed: 0,
+            net_usd: Decimal::ZERO,
+            gross_usd: Decimal::ZERO,
+        });
+        self.key_index.insert(key, index);
+        index
+    }
+}
+
+/// Builds the book from the counted snapshots and their totals.
+pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel, as_of: DateTime<Utc>) -> Book {
+    let mut b = Builder {
+        model,
+        regime: model.regime,
+        keys: Vec::new(),
+        key_index: HashMap::new(),
+        groups: Vec::new(),
+        group_index: HashMap::new(),
+        pegs: Vec::new(),
+        peg_index: HashMap::new(),
+    };
+    // Configured volatile groups always take part in the grid (their moves drive correlated
+    // groups), so that the scenario set does not depend on which groups happen to be held.
+    for (name, g) in &model.groups {
+        if !g.numeraire {
+            b.group(name);
+        }
+    }
+    for name in &model.correlation.groups {
+        b.group(name);
+    }
+
+    let horizon = Decimal::from(model.grid.horizon_days) / Decimal::from(365);
+    let borrow_carry = model.carry.borrow_apr * horizon;
+    let funding_carry = model.carry.funding_apr * horizon;
+    let mut carry = Decimal::ZERO;
+    let mut out_markets = Vec::with_capacity(markets.len());
+    let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
+    // (risk_key, symbol) → key, so each distinct spelling is normalized once.
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+
+    for (m, (snapshot, totals)) in markets.iter().enumerate() {
+        let label = market_label(snapshot);
+        let quoted_by = quote_label(snapshot);
+        let mut buckets: Vec<Bucket> = Vec::new();
+        let mut constant = Decimal::ZERO;
+        let mut funding = Decimal::ZERO;
+        for p in &snapshot.positions {
+            let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
+                Some(k) => *k,
+                None => {
+                    let k = b.key(&p.asset.risk_key, &p.asset.symbol);
+                    seen.insert((p.asset.risk_key.as_str(), p.asset.symbol.as_str()), k);
+                    k
+                }
+            };
+            // One quote per market and asset (markets are visited once each, in order).
+            if prices::quotes_asset(p) && b.keys[k].last_quote != Some(m) {
+                b.keys[k].last_quote = Some(m);
+                b.keys[k].quotes.push(Quote {
+                    market: quoted_by.clone(),
+                    usd: p.price.usd,
+                    source: p.price.source.clone(),
+                    age: p.price.age_seconds,
+                });
+            }
+            if p.kind == PositionKind::Option {
+                legs.push((m, k, p));
+                continue;
+            }
+            let bucket = match buckets.iter().position(|x| x.key == k) {
+                Some(i) => i,
+                None => {
+                    buckets.push(Bucket { key: k, ..Bucket::default() });
+                    buckets.len() - 1
+                }
+            };
+            let v = p.value_usd;
+            let w = p.weights.maintenance;
+            let key = &mut b.keys[k];
+            let x = &mut buckets[bucket];
+            match (p.kind, p.side) {
+                (PositionKind::Supply, _) => {
+                    key.spot_long += p.amount;
+                    if p.counts_as_collateral {
+                        x.a_long += v * w;
+                    }
+                }
+                (PositionKind::Debt, _) => {
+                    key.spot_short += p.amount;
+                    x.q += v * w * (Decimal::ONE + borrow_carry);
+                    x.q_now += v * w;
+                    x.liab += v;
+                    carry += v * borrow_carry;
+                }
+                (PositionKind::Perp, side) => {
+                    // PnL moves with the mark: pnl(f) = pnl₀ ± notional × (f − 1).
+                    let pnl = p.perp.as_ref().map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+                    if side == Side::Long {
+                        key.perp_long += p.amount;
+                        x.a_long += v;
+                        constant += pnl - v;
+                    } else {
+                        key.perp_short += p.amount;
+                        x.a_short += v;
+                        constant += pnl + v;
+                    }
+                    x.q += v * w;
+                    x.q_now += v * w;
+                    x.liab += v;
+                    funding += v * funding_carry;
+                }
+                (PositionKind::Option, _) => {}
+            }
+        }
+        for x in &mut buckets {
+            x.a_long = floor(x.a_long);
+            x.a_short = ceil(x.a_short);
+            x.a_net = x.a_long - x.a_short;
+            x.q = ceil(x.q);
+            x.q_now = ceil(x.q_now);
+            x.liab = ceil(x.liab);
+            let up = RoundingStrategy::ToPositiveInfinity;
+            x.fixed = BucketFixed {
+                key: x.key,
+                a_net: fixed::to_fixed(x.a_net, fixed::MONEY, up),
+                a_long: fixed::to_fixed(x.a_long, fixed::MONEY, up),
+                a_short: fixed::to_fixed(x.a_short, fixed::MONEY, up),
+                q: fixed::to_fixed(x.q, fixed::MONEY, up),
+                q_now: fixed::to_fixed(x.q_now, fixed::MONEY, up),
+                liab: fixed::to_fixed(x.liab, fixed::MONEY, up),
+            };
+        }
+        carry += funding;
+        let (maintenance_requirement, initial_requirement) = own_requirement(totals);
+        out_markets.push(MarketBook {
+            label,
+            penalty: model.liquidation.penalty(snapshot.provenance.protocol.as_str()),
+            constant_now: floor(constant),
+            constant_now_fixed: fixed::to_fixed(floor(constant), fixed::MONEY, RoundingStrategy::ToNegativeInfinity),
+            constant_fixed: fixed::to_fixed(floor(constant - funding), fixed::MONEY, RoundingStrategy::ToNegativeInfinity)
+                .saturating_mul(fixed::ONE),
+            fixed: buckets.iter().map(|b| b.fixed).collect(),
+            buckets,
+            options: Vec::new(),
+            equity: totals.net_value_usd,
+            maintenance_requirement,
+            initial_requirement,
+        });
+    }
+
+    // Prices.
+    let band = model.prices.divergence_band;
+    let mut price_records = Vec::with_capacity(b.keys.len());
+    for key in &mut b.keys {
+        let group = &b.groups[key.group].name;
+        let (chosen, record) = prices::choose(&key.key, group, &key.symbol, std::mem::take(&mut key.quotes), band);
+        key.price = chosen;
+        if !record.quotes.is_empty() {
+            price_records.push(record);
+        }
+    }
+    price_records.sort_by(|a, b| a.key.cmp(&b.key));
+
+    // Options, now that underlying prices are known.
+    let mut unpriced = Vec::new();
+    let mut option_legs = Vec::with_capacity(legs.len());
+    for (m, k, p) in legs {
+        let group = b.keys[k].group;
+        let underlying = options::underlying_price(p, &b.keys[k], b.groups[group].reference_key.map(|r| &b.keys[r]));
+        let volatility = b.groups[group].volatility;
+        match underlying.and_then(|u| options::leg(p, m, k, group, u, volatility, model, as_of)) {
+            Some(leg) => {
+                b.groups[group].has_options = true;
+                out_markets[m].options.push(option_legs.len());
+                option_legs.push(leg);
+            }
+            None => unpriced.push((
+                out_markets[m].label.clone(),
+                p.option.as_ref().map_or_else(|| p.asset.symbol.clone(), |o| o.instrument.clone()),
+            )),
+        }
+    }
+
+    // Portfolio aggregates at reference prices.
+    let mut equity = Decimal::ZERO;
+    let mut liabilities = Decimal::ZERO;
+    let mut oracle_addon = Decimal::ZERO;
+    for (snapshot, _) in markets {
+        for p in &snapshot.positions {
+            if p.kind == PositionKind::Perp {
+                equity += p.perp.as_ref().map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+            }
+        }
+    }
+    for key in &mut b.keys {
+        let price = &key.price;
+        let long = key.spot_long + key.perp_long;
+        let short = key.spot_short + key.perp_short;
+        equity += (key.spot_long - key.spot_short) * price.reference;
+        liabilities += (key.spot_short + key.perp_long + key.perp_short) * price.reference;
+        key.pnl_slope = floor(long * price.long) - ceil(short * price.short);
+        key.pnl_slope_fixed = fixed::to_fixed(key.pnl_slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity);
+        key.net_usd = (long - short) * price.reference;
+        key.gross_usd = (long + short) * price.reference;
+        if price.diverged {
+            oracle_addon += long * (price.reference - price.long) + short * (price.short - price.reference);
+        }
+        let g = &mut b.groups[key.group];
+        g.long_usd += long * price.reference;
+        g.short_usd += short * price.reference;
+    }
+    for leg in &option_legs {
+        let delta_usd = options::to_decimal(leg.base.delta * leg.input.underlying).unwrap_or(Decimal::ZERO) * leg.amount * leg.sign();
+        let key = &mut b.keys[leg.key];
+        key.net_usd += delta_usd;
+        key.gross_usd += leg.value;
+        let g = &mut b.groups[leg.group];
+        if delta_usd >= Decimal::ZERO {
+            g.long_usd += delta_usd;
+        } else {
+            g.short_usd -= delta_usd;
+        }
+        equity += leg.sign() * leg.value;
+        if leg.side == Side::Short {
+            liabilities += leg.value;
+        }
+    }
+
+    Book {
+        keys: b.keys,
+        groups: b.groups,
+        pegs: b.pegs,
+        markets: out_markets,
+        options: option_legs,
+        prices: price_records,
+        equity,
+        liabilities,
+        carry: ceil(carry),
+        oracle_addon: ceil(oracle_addon),
+        unpriced_options: unpriced,
+        notes: Vec::new(),
+    }
+}

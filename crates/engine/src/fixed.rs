@@ -1,0 +1,42 @@
+//! Exact scaled integers for the stress grid's inner loop.
+//!
+//! The grid multiplies every bucket by every scenario's factor; with `Decimal` that is most of a
+//! profile's cost. The loop therefore runs on the same numbers as exact `i128` integers: money in
+//! units of 1e-8 USD (the aggregates are already rounded to 8 places, against the account),
+//! factors and weights in units of 1e-9 (grid moves are rounded to 9 places), products in units of
+//! 1e-17. No floats, no rounding inside the loop; `i128` holds ±1.7e38, i.e. ±1.7e21 USD at 1e-17,
+//! and the few results are turned back into `Decimal`s at the end.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Scale of money (1e-8 USD).
+pub(crate) const MONEY: u32 = 8;
+/// Scale of factors and weights (1e-9).
+pub(crate) const FACTOR: u32 = 9;
+/// `10^FACTOR`.
+pub(crate) const ONE: i128 = 1_000_000_000;
+
+/// `d` as an integer at `scale`, rounded with `strategy` if it has more places. Values beyond the
+/// range saturate (no Unimargin amount comes near 1e20 USD).
+pub(crate) fn to_fixed(d: Decimal, scale: u32, strategy: RoundingStrategy) -> i128 {
+    let d = if d.scale() > scale { d.round_dp_with_strategy(scale, strategy) } else { d };
+    let m = d.mantissa();
+    let pow = 10i128.checked_pow(scale - d.scale()).unwrap_or(i128::MAX);
+    m.checked_mul(pow).unwrap_or(if m < 0 { i128::MIN / 2 } else { i128::MAX / 2 })
+}
+
+/// A product at scale `MONEY + FACTOR` back to a `Decimal` (28 significant digits; beyond 1e11
+/// USD the last nine places are dropped toward zero).
+pub(crate) fn product_to_decimal(v: i128) -> Decimal {
+    const LIMIT: i128 = 10i128.pow(28);
+    if v.abs() < LIMIT {
+        Decimal::from_i128_with_scale(v, MONEY + FACTOR)
+    } else {
+        Decimal::from_i128_with_scale(v / ONE, MONEY)
+    }
+}
+
+/// Money at scale `MONEY` to a `Decimal`.
+pub(crate) fn money_to_decimal(v: i128) -> Decimal {
+    Decimal::try_from_i128_with_scale(v, MONEY).unwrap_or(if v < 0 { Decimal::MIN } else { Decimal::MAX })
+}

@@ -1,0 +1,170 @@
+//! The scenario grid.
+//!
+//! Per volatile risk group (every configured one, and any other group held): each grid move up
+//! and down, scaled by `max(1, volatility ÷ reference volatility)`; the vol-up and vol-down variants
+//! of every level when the group has options; the two extreme moves, counted at a fraction. The
+//! other groups follow each lead move by their conditional expectation under the correlation
+//! matrix ([`crate::correlation`]). Then the joint scenarios: every pair of volatile groups moving
+//! together in the four sign combinations, on the correlation ellipsoid (so a pair with
+//! correlation 0.8 falls together by 95 % of the maximum, but diverges by only 32 %). Then the DeFi
+//! shocks: one depeg per peg held, and the oracle scenario in which every protocol's oracle
+//! deviates against the account. The base scenario (nothing moves, carry only) comes first.
+
+use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
+use unimargin_schema::ScenarioKind;
+
+use crate::{
+    book::Book,
+    correlation::{Correlation, conditional, ellipsoid_scale},
+    fixed::{self, FACTOR, ONE},
+    model::RiskModel,
+};
+
+/// One scenario. Moves are relative changes at 1e-9 ([`crate::fixed`]), exactly what the grid
+/// multiplies with.
+#[derive(Debug, Clone)]
+pub(crate) struct Scenario {
+    pub(crate) id: String,
+    pub(crate) kind: ScenarioKind,
+    /// Relative move per book group (1e-9).
+    pub(crate) group_moves: Vec<i128>,
+    /// Relative move per book peg against its group (1e-9).
+    pub(crate) peg_moves: Vec<i128>,
+    /// Relative change of option volatilities.
+    pub(crate) vol_change: Decimal,
+    /// Weight of the loss.
+    pub(crate) weight: Decimal,
+    /// Oracle deviation against the account, in the oracle scenario.
+    pub(crate) oracle: Option<Decimal>,
+}
+
+/// A move at 1e-9 as a `Decimal`.
+pub(crate) fn change(v: i128) -> Decimal {
+    Decimal::from_i128_with_scale(v, FACTOR).normalize()
+}
+
+/// `-35%`, `+3%`, `+52.5%` from a move at 1e-9 (two decimals of a percent at most).
+fn pct(v: i128) -> String {
+    let hundredths = (v.abs() + 50_000) / 100_000; // 1e-9 → 1e-4 (a hundredth of a percent)
+    let sign = if v < 0 { '-' } else { '+' };
+    let (whole, frac) = (hundredths / 100, hundredths % 100);
+    match frac {
+        0 => format!("{sign}{whole}%"),
+        f if f % 10 == 0 => format!("{sign}{whole}.{}%", f / 10),
+        f => format!("{sign}{whole}.{f:02}%"),
+    }
+}
+
+fn fixed_move(x: f64) -> i128 {
+    let v = (x * ONE as f64).round();
+    if v.is_finite() { v as i128 } else { 0 }
+}
+
+/// Builds the scenarios for `book`.
+pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -> Vec<Scenario> {
+    let grid = &model.grid;
+    let n_groups = book.groups.len();
+    let zero_groups = vec![0i128; n_groups];
+    let zero_pegs = vec![0i128; book.pegs.len()];
+    let floor = -fixed::to_fixed(grid.max_down_move, FACTOR, RoundingStrategy::ToZero);
+    let scenario = |id: String, kind, group_moves, peg_moves, vol_change, weight, oracle| Scenario {
+        id,
+        kind,
+        group_moves,
+        peg_moves,
+        vol_change,
+        weight,
+        oracle,
+    };
+    let mut out = vec![scenario("base".into(), ScenarioKind::Base, zero_groups.clone(), zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None)];
+
+    let mut moves: Vec<Decimal> = grid.moves.iter().copied().filter(|m| *m > Decimal::ZERO).collect();
+    moves.sort();
+    moves.dedup();
+    let max_move = moves.last().copied().unwrap_or(grid.extreme_move).max(Decimal::new(1, 6));
+    let max_move_f = max_move.to_f64().unwrap_or(1.0);
+
+    // Volatile groups in name order, with their correlation submatrix.
+    let mut volatile: Vec<usize> = (0..n_groups).filter(|g| !book.groups[*g].numeraire).collect();
+    volatile.sort_by(|a, b| book.groups[*a].name.cmp(&book.groups[*b].name));
+    let names: Vec<&str> = volatile.iter().map(|g| book.groups[*g].name.as_str()).collect();
+    let n = volatile.len();
+    let rho = correlation.submatrix(&names);
+    // Largest move per volatile group: the standardization unit.
+    let unit: Vec<f64> = volatile.iter().map(|g| (max_move * book.groups[*g].scale).to_f64().unwrap_or(0.0)).collect();
+    let to_moves = |z: &[f64]| -> Vec<i128> {
+        let mut m = zero_groups.clone();
+        for (i, g) in volatile.iter().enumerate() {
+            m[*g] = fixed_move(z[i] * unit[i]).max(floor);
+        }
+        m
+    };
+    // Lead group `i` at standardized move `z`: the others follow by `ρ_hi × z`.
+    let lead = |i: usize, z: f64, exact: i128| -> Vec<i128> {
+        let mut m = zero_groups.clone();
+        for (h, g) in volatile.iter().enumerate() {
+            m[*g] = if h == i { exact } else { fixed_move(rho[h * n + i] * z * unit[h]) }.max(floor);
+        }
+        m
+    };
+
+    let vol_up = grid.vol_shift;
+    let vol_down = -grid.vol_shift;
+    for (i, g) in volatile.iter().enumerate() {
+        let group = &book.groups[*g];
+        let mut levels: Vec<Decimal> = moves.iter().rev().map(|m| -*m).chain(moves.iter().copied()).collect();
+        if group.has_options {
+            levels.insert(moves.len(), Decimal::ZERO);
+        }
+        for level in levels {
+            let z = level.to_f64().unwrap_or(0.0) / max_move_f;
+            let exact = fixed::to_fixed(level * group.scale, FACTOR, RoundingStrategy::MidpointAwayFromZero);
+            let group_moves = lead(i, z, exact);
+            let id = format!("{}{}", group.name, pct(group_moves[*g]));
+            if group.has_options {
+                for (vol_change, suffix) in [(vol_up, "/vol+"), (vol_down, "/vol-")] {
+                    out.push(scenario(format!("{id}{suffix}"), ScenarioKind::Price, group_moves.clone(), zero_pegs.clone(), vol_change, Decimal::ONE, None));
+                }
+            } else {
+                out.push(scenario(id, ScenarioKind::Price, group_moves, zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None));
+            }
+        }
+        for sign in [Decimal::NEGATIVE_ONE, Decimal::ONE] {
+            let level = sign * grid.extreme_move;
+            let z = level.to_f64().unwrap_or(0.0) / max_move_f;
+            let exact = fixed::to_fixed(level * group.scale, FACTOR, RoundingStrategy::MidpointAwayFromZero);
+            let group_moves = lead(i, z, exact);
+            let id = format!("{}{}x", group.name, pct(group_moves[*g]));
+            out.push(scenario(id, ScenarioKind::Extreme, group_moves, zero_pegs.clone(), Decimal::ZERO, grid.extreme_weight, None));
+        }
+    }
+
+    if grid.joint {
+        for i in 0..n {
+            for j in i + 1..n {
+                for (si, sj) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                    let Some(c) = ellipsoid_scale(&rho, n, &[i, j], &[si, sj]) else { continue };
+                    let Some(z) = conditional(&rho, n, &[(i, c * si), (j, c * sj)]) else { continue };
+                    let group_moves = to_moves(&z);
+                    let (gi, gj) = (&book.groups[volatile[i]], &book.groups[volatile[j]]);
+                    let id = format!("{}{}&{}{}", gi.name, pct(group_moves[volatile[i]]), gj.name, pct(group_moves[volatile[j]]));
+                    out.push(scenario(id, ScenarioKind::Joint, group_moves, zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None));
+                }
+            }
+        }
+    }
+
+    let mut pegs: Vec<usize> = (0..book.pegs.len()).filter(|p| book.pegs[*p].present && book.pegs[*p].depeg > Decimal::ZERO).collect();
+    pegs.sort_by(|a, b| book.pegs[*a].name.cmp(&book.pegs[*b].name));
+    for p in pegs {
+        let mut peg_moves = zero_pegs.clone();
+        peg_moves[p] = -fixed::to_fixed(book.pegs[p].depeg, FACTOR, RoundingStrategy::AwayFromZero);
+        let id = format!("depeg:{}", book.pegs[p].name);
+        out.push(scenario(id, ScenarioKind::Depeg, zero_groups.clone(), peg_moves, Decimal::ZERO, Decimal::ONE, None));
+    }
+
+    if grid.oracle_deviation > Decimal::ZERO {
+        out.push(scenario("oracle".into(), ScenarioKind::OracleDivergence, zero_groups, zero_pegs, Decimal::ZERO, Decimal::ONE, Some(grid.oracle_deviation)));
+    }
+    out
+}

@@ -1,0 +1,212 @@
+//! Full revaluation of the book in every scenario, with each protocol market's own liquidation
+//! rule re-applied.
+//!
+//! In a scenario, an asset's price becomes `price × (1 + group move) × (1 + peg move)`. For each
+//! market: `adjusted = constant + Σ factor × a_net (+ option collateral)`,
+//! `requirement = Σ factor × q (+ written options × ratio)`; the market liquidates when
+//! `adjusted < requirement` (health below 1), and the owner then loses the market's liquidation
+//! penalty on its liabilities in that scenario (the whole book is assumed liquidated, which is
+//! conservative: close factors usually allow less). In the oracle scenario the market's own oracle
+//! reads assets `deviation` lower and liabilities `deviation` higher than the market, so only
+//! liquidations (not the portfolio's value) change. The portfolio's P&L is
+//! `Σ (factor − 1) × pnl_slope + Δ options − carry`, and the scenario's loss is
+//! `weight × (penalties − P&L)`.
+//!
+//! The inner loop runs on exact scaled integers ([`crate::fixed`]); only the per-scenario results
+//! are turned into `Decimal`s.
+
+use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
+use unimargin_schema::{GroupMove, Health, ScenarioOutcome, Side};
+
+use crate::{
+    book::Book,
+    fixed::{self, FACTOR, MONEY, ONE},
+    scenarios::{self, Scenario},
+};
+
+/// How one market fared over the grid.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MarketStress {
+    pub(crate) liquidated_in: u32,
+    /// Least margin excess (adjusted − requirement, at 1e-17) and the scenario.
+    pub(crate) worst: Option<(i128, usize)>,
+    /// Adjusted collateral and requirement in that scenario (at 1e-17).
+    pub(crate) worst_parts: (i128, i128),
+}
+
+/// The grid's results.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stress {
+    pub(crate) outcomes: Vec<ScenarioOutcome>,
+    /// Index of the scenario with the largest loss.
+    pub(crate) worst: Option<usize>,
+    /// Its loss (may be negative when every scenario gains).
+    pub(crate) worst_loss: Decimal,
+    pub(crate) markets: Vec<MarketStress>,
+}
+
+/// The factor each asset's price is multiplied by in `s`, at 1e-9.
+pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
+    out.clear();
+    out.extend(book.keys.iter().map(|k| {
+        let g = ONE + s.group_moves[k.group];
+        match k.peg {
+            // The grid never moves a group and a peg together; if a model did, the product is
+            // rounded to the nearest 1e-9.
+            Some(p) if s.peg_moves[p] != 0 => {
+                let product = g * (ONE + s.peg_moves[p]);
+                (product + ONE / 2).div_euclid(ONE)
+            }
+            _ => g,
+        }
+    }));
+}
+
+/// Evaluates every scenario.
+pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, labels: &[String]) -> Stress {
+    let mut markets = vec![MarketStress::default(); book.markets.len()];
+    let mut outcomes = Vec::with_capacity(scenarios.len());
+    let mut worst: Option<usize> = None;
+    let mut worst_loss = Decimal::MIN;
+    let mut f: Vec<i128> = Vec::with_capacity(book.keys.len());
+    let mut f_long: Vec<i128> = Vec::with_capacity(book.keys.len());
+    let mut f_short: Vec<i128> = Vec::with_capacity(book.keys.len());
+    let mut option_values = vec![0i128; book.options.len()];
+    let mut liquidated: Vec<(Decimal, usize)> = Vec::new();
+    let carry = fixed::to_fixed(book.carry, MONEY, RoundingStrategy::ToPositiveInfinity) * ONE;
+    // Options revalued without a move (only time passes) are the same in many scenarios.
+    let unmoved: Vec<i128> = book.options.iter().map(|l| l.value_fixed_at(1.0, 1.0, horizon_years)).collect();
+
+    for (si, s) in scenarios.iter().enumerate() {
+        factors(book, s, &mut f);
+        let oracle = s.oracle.map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
+        if let Some(dev) = oracle {
+            // Assets read low, liabilities high, each rounded against the account.
+            f_long.clear();
+            f_long.extend(f.iter().map(|x| (x * (ONE - dev)).div_euclid(ONE)));
+            f_short.clear();
+            f_short.extend(f.iter().map(|x| -((-(x * (ONE + dev))).div_euclid(ONE))));
+        }
+        // P&L at 1e-17: Σ (f − 1) × slope, less carry, plus option changes.
+        let mut pnl: i128 = -carry;
+        if oracle.is_none() {
+            for (k, key) in book.keys.iter().enumerate() {
+                let move_ = f[k] - ONE;
+                if move_ != 0 {
+                    pnl += move_ * key.pnl_slope_fixed;
+                }
+            }
+        }
+        let vol_factor = 1.0 + s.vol_change.to_f64().unwrap_or(0.0);
+        for (i, leg) in book.options.iter().enumerate() {
+            let v = if f[leg.key] == ONE && s.vol_change.is_zero() {
+                unmoved[i]
+            } else {
+                leg.value_fixed_at(f[leg.key] as f64 / ONE as f64, vol_factor, horizon_years)
+            };
+            option_values[i] = v;
+            if oracle.is_none() {
+                let change = (v - leg.value_fixed) * ONE;
+                pnl += if leg.side == Side::Long { change } else { -change };
+            }
+        }
+
+        liquidated.clear();
+        let mut penalties = Decimal::ZERO;
+        for (m, market) in book.markets.iter().enumerate() {
+            let mut adjusted = market.constant_fixed;
+            let mut requirement: i128 = 0;
+            if oracle.is_none() {
+                for b in &market.fixed {
+                    let fk = f[b.key];
+                    adjusted += fk * b.a_net;
+                    requirement += fk * b.q;
+                }
+            } else {
+                for b in &market.fixed {
+                    adjusted += f_long[b.key] * b.a_long - f_short[b.key] * b.a_short;
+                    requirement += f_short[b.key] * b.q;
+                }
+            }
+            let (down, up) = match oracle {
+                Some(dev) => (ONE - dev, ONE + dev),
+                None => (ONE, ONE),
+            };
+            for &i in &market.options {
+                let leg = &book.options[i];
+                let v = option_values[i];
+                match (leg.side, leg.weight_fixed) {
+                    (Side::Long, Some(w)) => adjusted += (v * w).div_euclid(ONE) * down,
+                    (Side::Short, Some(w)) => requirement += -((-(v * w)).div_euclid(ONE)) * up,
+                    _ => {}
+                }
+            }
+            let excess = adjusted - requirement;
+            let stats = &mut markets[m];
+            if stats.worst.is_none_or(|(e, _)| excess < e) {
+                stats.worst = Some((excess, si));
+                stats.worst_parts = (adjusted, requirement);
+            }
+            if requirement > 0 && adjusted < requirement {
+                stats.liquidated_in += 1;
+                let mut liabilities: i128 = 0;
+                for b in &market.fixed {
+                    if b.liab != 0 {
+                        liabilities += f[b.key] * b.liab;
+                    }
+                }
+                for &i in &market.options {
+                    if book.options[i].side == Side::Short {
+                        liabilities += option_values[i] * ONE;
+                    }
+                }
+                let liabilities = fixed::product_to_decimal(liabilities);
+                let up = Decimal::ONE + s.oracle.unwrap_or(Decimal::ZERO);
+                penalties += market.penalty * liabilities * up;
+                let health = fixed::product_to_decimal(adjusted.max(0)) / fixed::product_to_decimal(requirement);
+                liquidated.push((health, m));
+            }
+        }
+        liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let pnl = fixed::money_to_decimal(pnl.div_euclid(ONE));
+        let penalties = penalties.round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity).normalize();
+        let loss = (s.weight * (penalties - pnl)).round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity).normalize();
+        if worst.is_none() || loss > worst_loss {
+            worst = Some(si);
+            worst_loss = loss;
+        }
+        let mut moves: Vec<GroupMove> = Vec::new();
+        for (g, m) in s.group_moves.iter().enumerate() {
+            if *m != 0 {
+                moves.push(GroupMove { group: book.groups[g].name.clone(), change: scenarios::change(*m) });
+            }
+        }
+        for (p, m) in s.peg_moves.iter().enumerate() {
+            if *m != 0 {
+                moves.push(GroupMove { group: book.pegs[p].name.clone(), change: scenarios::change(*m) });
+            }
+        }
+        if let Some(d) = s.oracle {
+            moves.push(GroupMove { group: "oracle".into(), change: d });
+        }
+        outcomes.push(ScenarioOutcome {
+            id: s.id.clone(),
+            kind: s.kind,
+            moves,
+            vol_change: s.vol_change,
+            weight: s.weight,
+            pnl_usd: pnl.normalize(),
+            liquidation_loss_usd: penalties,
+            loss_usd: loss,
+            liquidated: liquidated.iter().map(|(_, m)| labels[*m].clone()).collect(),
+        });
+    }
+    Stress { outcomes, worst, worst_loss: if worst.is_some() { worst_loss } else { Decimal::ZERO }, markets }
+}
+
+/// A market's health in its worst scenario.
+pub(crate) fn worst_health(stats: &MarketStress) -> Option<Health> {
+    stats
+        .worst
+        .map(|_| Health::ratio(fixed::product_to_decimal(stats.worst_parts.0), fixed::product_to_decimal(stats.worst_parts.1)))
+}
