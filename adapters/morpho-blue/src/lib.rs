@@ -13,8 +13,7 @@
 //! * [`MorphoBlueFactory`] (kind `morpho-blue`): one [`MorphoMarketAdapter`] per configured market
 //!   id, each its own protocol market (`MarketId` = the id in hex) with its own native health.
 //!   [`MorphoBlueAdapter`] reads a whole deployment (configured and discovered markets) through
-//!   [`ProtocolAdapter::snapshots`]; the service does not register it yet because its profiler
-//!   expects one snapshot per adapter (see `README.md`).
+//!   [`ProtocolAdapter::snapshots`]; the factory builds it when discovery is configured.
 //! * `fixtures` (feature): deploys the Solidity fixtures of `fixtures/` on anvil and seeds
 //!   accounts, for tests and demos.
 //!
@@ -207,6 +206,10 @@ impl ProtocolAdapter for MorphoBlueAdapter {
         )))
     }
 
+    fn discovers_markets(&self) -> bool {
+        self.deployment.config.discovery.is_some()
+    }
+
     async fn snapshots(&self, chain: &ChainReader, account: &AccountId) -> Result<Vec<ProtocolSnapshot>> {
         let evm = chain.evm()?;
         let ids = self.markets(evm, account).await?;
@@ -222,7 +225,8 @@ impl ProtocolAdapter for MorphoBlueAdapter {
 }
 
 /// Builds Morpho Blue adapters from `[[deployments]]` entries of kind `morpho-blue`: one
-/// [`MorphoMarketAdapter`] per id in `params.markets`.
+/// [`MorphoMarketAdapter`] per id in `params.markets`, or, when `params.discovery` is set, one
+/// [`MorphoBlueAdapter`] reading the configured and the owner's discovered markets.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct MorphoBlueFactory;
 
@@ -246,6 +250,11 @@ impl AdapterFactory for MorphoBlueFactory {
 
     fn build_many(&self, spec: &DeploymentSpec) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
         let deployment = MorphoBlueAdapter::from_spec(spec)?;
+        if deployment.deployment.config.discovery.is_some() {
+            // With discovery the owner's markets are known only at read time: one adapter reads
+            // the configured and the discovered markets, one snapshot per market.
+            return Ok(vec![Arc::new(deployment) as Arc<dyn ProtocolAdapter>]);
+        }
         let adapters = deployment.market_adapters();
         if adapters.is_empty() {
             return Err(AdapterError::Config(format!(

@@ -48,4 +48,11 @@ pub trait ProtocolAdapter: Send + Sync + 'static {
     async fn snapshots(&self, chain: &ChainReader, account: &AccountId) -> Result<Vec<ProtocolSnapshot>> {
         Ok(vec![self.snapshot(chain, account).await?])
     }
+
+    /// Whether the markets this adapter reports depend on the account (found at read time), so
+    /// that its snapshots carry their own market ids rather than the descriptor's, and an account
+    /// with no market is no snapshot at all rather than a missing one.
+    fn discovers_markets(&self) -> bool {
+        false
+    }
 }

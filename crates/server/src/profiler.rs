@@ -129,8 +129,8 @@ struct ChainRead {
 
 /// What reading one (adapter, account) pair produced.
 enum PairRead {
-    Cached(ProtocolSnapshot),
-    Fresh(ProtocolSnapshot),
+    Cached(Vec<ProtocolSnapshot>),
+    Fresh(Vec<ProtocolSnapshot>),
     Failed(Failure),
 }
 
@@ -289,7 +289,13 @@ impl Profiler {
         let chain = client.chain().clone();
         // Borrowed from `client`, not `chain`: `for_chain` ties its items to the chain's lifetime.
         let adapters: Vec<&Arc<dyn ProtocolAdapter>> = self.registry.for_chain(client.chain()).collect();
-        let expected = adapters.iter().map(|a| label(a.as_ref().descriptor())).collect();
+        // Adapters that discover markets at read time cannot be expected by market: their
+        // failures are still reported, but "no snapshot" means "no market" for them.
+        let expected = adapters
+            .iter()
+            .filter(|a| !a.as_ref().discovers_markets())
+            .map(|a| label(a.as_ref().descriptor()))
+            .collect();
         let span = tracing::info_span!(
             "chain",
             chain = %chain,
@@ -327,11 +333,11 @@ impl Profiler {
                 match read {
                     PairRead::Cached(s) => {
                         hits += 1;
-                        out.snapshots.push(s);
+                        out.snapshots.extend(s);
                     }
                     PairRead::Fresh(s) => {
                         misses += 1;
-                        out.snapshots.push(s);
+                        out.snapshots.extend(s);
                     }
                     PairRead::Failed(f) => {
                         misses += 1;
@@ -370,8 +376,9 @@ impl Profiler {
             &d.market.0,
             &account.to_string(),
         );
-        if let Some(snapshot) = self.cached(&key, d, account, read_point).await {
-            return PairRead::Cached(snapshot);
+        let discovers = adapter.discovers_markets();
+        if let Some(snapshots) = self.cached(&key, d, discovers, account, read_point).await {
+            return PairRead::Cached(snapshots);
         }
         let scope = FailureScope {
             chain: Some(d.chain.clone()),
@@ -379,15 +386,15 @@ impl Profiler {
             market: Some(d.market.clone()),
             account: Some(account.clone()),
         };
-        match adapter.snapshot(reader, account).await {
-            Ok(snapshot) => {
-                if let Err(why) = matches_request(&snapshot, d, account, read_point) {
+        match adapter.snapshots(reader, account).await {
+            Ok(snapshots) => {
+                if let Some(why) = snapshots.iter().find_map(|s| matches_request(s, d, discovers, account, read_point).err()) {
                     // An adapter bug: never count (or cache) a snapshot of something else.
                     tracing::error!(protocol = %d.protocol, market = %d.market, %why, "adapter returned a mismatched snapshot");
                     return PairRead::Failed(Failure { scope, kind: FailureKind::Internal, message: why });
                 }
-                self.store(&key, &snapshot).await;
-                PairRead::Fresh(snapshot)
+                self.store(&key, &snapshots).await;
+                PairRead::Fresh(snapshots)
             }
             Err(err) => PairRead::Failed(adapter_failure(scope, &err)),
         }
@@ -399,14 +406,15 @@ impl Profiler {
         &self,
         key: &CacheKey,
         d: &AdapterDescriptor,
+        discovers: bool,
         account: &AccountId,
         read_point: &ReadPoint,
-    ) -> Option<ProtocolSnapshot> {
+    ) -> Option<Vec<ProtocolSnapshot>> {
         // `ResilientCache` never returns an error; `.ok()` only keeps this free of unwraps.
         let bytes = self.cache.get(key).await.ok().flatten()?;
-        match serde_json::from_slice::<ProtocolSnapshot>(&bytes) {
-            Ok(snapshot) => match matches_request(&snapshot, d, account, read_point) {
-                Ok(()) => Some(snapshot),
+        match serde_json::from_slice::<Vec<ProtocolSnapshot>>(&bytes) {
+            Ok(snapshots) => match snapshots.iter().try_for_each(|s| matches_request(s, d, discovers, account, read_point)) {
+                Ok(()) => Some(snapshots),
                 Err(why) => {
                     tracing::warn!(key = %key, %why, "cached snapshot does not match its key; reading directly");
                     None
@@ -419,8 +427,8 @@ impl Profiler {
         }
     }
 
-    async fn store(&self, key: &CacheKey, snapshot: &ProtocolSnapshot) {
-        match serde_json::to_vec(snapshot) {
+    async fn store(&self, key: &CacheKey, snapshots: &[ProtocolSnapshot]) {
+        match serde_json::to_vec(snapshots) {
             // `ResilientCache::put` never fails; a backend error was already logged by it.
             Ok(bytes) => {
                 let _ = self.cache.put(key, &bytes, self.settings.snapshot_ttl).await;
@@ -436,14 +444,16 @@ fn label(d: &AdapterDescriptor) -> String {
 }
 
 /// Checks that a snapshot is the one asked for: same protocol market, account and read point.
+/// An adapter that discovers markets may report any market of its protocol.
 fn matches_request(
     s: &ProtocolSnapshot,
     d: &AdapterDescriptor,
+    discovers: bool,
     account: &AccountId,
     read_point: &ReadPoint,
 ) -> Result<(), String> {
     let p = &s.provenance;
-    if p.chain != d.chain || p.protocol != d.protocol || p.market != d.market {
+    if p.chain != d.chain || p.protocol != d.protocol || (p.market != d.market && !discovers) {
         return Err(format!(
             "snapshot is of {}/{} on {}, expected {} on {}",
             p.protocol,

@@ -600,6 +600,7 @@ async fn discovery_finds_every_market_the_owner_supplied_or_posted_collateral_in
         .fx
         .deployment_params(&["wstETH/WETH"], &risk_keys(), Some(Discovery { from_block: 0, max_block_range: Some(7) }))
         .unwrap();
+    let params_with_discovery = params.clone();
     let deployment = MorphoBlueAdapter::from_spec(&spec(params, &env.chain)).unwrap();
     let reader = env.client().pin().await.unwrap();
     let snapshots = deployment.snapshots(&reader, &account).await.unwrap();
@@ -625,4 +626,11 @@ async fn discovery_finds_every_market_the_owner_supplied_or_posted_collateral_in
     // A deployment is several markets: asking it for one snapshot is an error, not a guess.
     let err = deployment.snapshot(&reader, &account).await.unwrap_err();
     assert!(matches!(err, AdapterError::Config(_)), "{err:?}");
+
+    // With discovery configured the factory builds this one deployment-wide adapter, which the
+    // profiler reads through `snapshots` and does not expect by market.
+    let built = MorphoBlueFactory.build_many(&spec(params_with_discovery, &env.chain)).unwrap();
+    assert_eq!(built.len(), 1);
+    assert!(built[0].discovers_markets());
+    assert_eq!(built[0].snapshots(&reader, &account).await.unwrap().len(), 3);
 }
