@@ -73,17 +73,21 @@ impl GmxDeployment {
     pub fn from_params(p: GmxParams) -> Result<Self, AdapterError> {
         let mut token_symbols = BTreeMap::new();
         for (address, symbol) in p.token_symbols {
-            let parsed: Address = address
-                .parse()
-                .map_err(|e| AdapterError::Config(format!("gmx-v2 params: token_symbols key `{address}`: {e}")))?;
+            let parsed: Address = address.parse().map_err(|e| {
+                AdapterError::Config(format!("gmx-v2 params: token_symbols key `{address}`: {e}"))
+            })?;
             token_symbols.insert(parsed, symbol);
         }
         if p.max_positions == 0 {
-            return Err(AdapterError::Config("gmx-v2 params: max_positions must be at least 1".into()));
+            return Err(AdapterError::Config(
+                "gmx-v2 params: max_positions must be at least 1".into(),
+            ));
         }
         for (name, a) in [("reader", p.reader), ("data_store", p.data_store)] {
             if a == Address::ZERO {
-                return Err(AdapterError::Config(format!("gmx-v2 params: {name} is the zero address")));
+                return Err(AdapterError::Config(format!(
+                    "gmx-v2 params: {name} is the zero address"
+                )));
             }
         }
         Ok(Self {
@@ -99,6 +103,9 @@ impl GmxDeployment {
 
     /// The risk group of a token symbol.
     pub fn risk_key(&self, symbol: &str) -> String {
-        self.risk_keys.get(symbol).cloned().unwrap_or_else(|| symbol.to_ascii_uppercase())
+        self.risk_keys
+            .get(symbol)
+            .cloned()
+            .unwrap_or_else(|| symbol.to_ascii_uppercase())
     }
 }

@@ -18,10 +18,19 @@
 //! The batch is used only when it is consistent with itself: the positions listed are those
 //! expected, and the prices passed to the Reader equal the prices computed from the feed answers
 //! read in the same batch (same block). Otherwise what it returned is learned and the batch is
-//! written again at the same block. A first profile of a deployment therefore costs four batches
-//! (positions and markets, token feeds, feed answers, everything); a new account on known markets
-//! two; a profile after a feed published a new round two; the steady state one. A stale memo can
-//! cost a round trip, never a wrong answer.
+//! written again at the same block. Measured (`tests/it/requests.rs`, plus the block pin):
+//!
+//! | profile | batches |
+//! |---|---|
+//! | steady state (same positions, no new feed round) | 1 |
+//! | account without positions | 1 |
+//! | first profile of an account on known markets, or a new position | 2 |
+//! | a feed published a new round since the last profile | 2 |
+//! | governance moved a token to another feed | 3 |
+//! | first profile of the deployment (positions and markets, token feeds, answers, all) | 4 |
+//!
+//! A stale memo costs a round trip, never a wrong answer: nothing from a batch written with a
+//! guess that this very batch contradicts is used.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,12 +70,21 @@ pub struct MarketTokens {
 
 impl MarketTokens {
     fn from_props(m: &Market::Props) -> Self {
-        Self { index: m.indexToken, long: m.longToken, short: m.shortToken }
+        Self {
+            index: m.indexToken,
+            long: m.longToken,
+            short: m.shortToken,
+        }
     }
 
     /// `Market.Props` of `market`.
     pub fn props(&self, market: Address) -> Market::Props {
-        Market::Props { marketToken: market, indexToken: self.index, longToken: self.long, shortToken: self.short }
+        Market::Props {
+            marketToken: market,
+            indexToken: self.index,
+            longToken: self.long,
+            shortToken: self.short,
+        }
     }
 
     fn all(&self) -> [Address; 3] {
@@ -167,7 +185,8 @@ impl SideParams {
     pub fn state(&self, divisor: U256) -> math::SideState {
         math::SideState {
             open_interest: self.open_interest[0] / divisor + self.open_interest[1] / divisor,
-            open_interest_in_tokens: self.open_interest_in_tokens[0] / divisor + self.open_interest_in_tokens[1] / divisor,
+            open_interest_in_tokens: self.open_interest_in_tokens[0] / divisor
+                + self.open_interest_in_tokens[1] / divisor,
             pool_amount: self.pool_amount / divisor,
             max_pnl_factor_for_traders: self.max_pnl_factor_for_traders,
         }
@@ -270,9 +289,17 @@ impl SideHandles {
     fn add(b: &mut Batch<'_>, ds: Address, m: Address, t: &MarketTokens, is_long: bool) -> Self {
         Self {
             cumulative_borrowing_factor: uint(b, ds, keys::cumulative_borrowing_factor(m, is_long)),
-            open_interest_multiplier: uint(b, ds, keys::min_collateral_factor_for_open_interest_multiplier(m, is_long)),
+            open_interest_multiplier: uint(
+                b,
+                ds,
+                keys::min_collateral_factor_for_open_interest_multiplier(m, is_long),
+            ),
             max_pnl_factor: uint(b, ds, keys::max_pnl_factor_for_traders(m, is_long)),
-            pool_amount: uint(b, ds, keys::pool_amount(m, if is_long { t.long } else { t.short })),
+            pool_amount: uint(
+                b,
+                ds,
+                keys::pool_amount(m, if is_long { t.long } else { t.short }),
+            ),
             open_interest: [
                 uint(b, ds, keys::open_interest(m, t.long, is_long)),
                 uint(b, ds, keys::open_interest(m, t.short, is_long)),
@@ -291,7 +318,10 @@ impl SideHandles {
             max_pnl_factor_for_traders: r.get(self.max_pnl_factor)?,
             pool_amount: r.get(self.pool_amount)?,
             open_interest: [r.get(self.open_interest[0])?, r.get(self.open_interest[1])?],
-            open_interest_in_tokens: [r.get(self.open_interest_in_tokens[0])?, r.get(self.open_interest_in_tokens[1])?],
+            open_interest_in_tokens: [
+                r.get(self.open_interest_in_tokens[0])?,
+                r.get(self.open_interest_in_tokens[1])?,
+            ],
         })
     }
 }
@@ -310,8 +340,16 @@ impl MarketHandles {
     fn add(b: &mut Batch<'_>, ds: Address, m: Address, t: &MarketTokens) -> Self {
         Self {
             min_collateral_factor: uint(b, ds, keys::min_collateral_factor(m)),
-            min_collateral_factor_for_liquidation: uint(b, ds, keys::min_collateral_factor_for_liquidation(m)),
-            max_impact_for_liquidations: uint(b, ds, keys::max_position_impact_factor_for_liquidations(m)),
+            min_collateral_factor_for_liquidation: uint(
+                b,
+                ds,
+                keys::min_collateral_factor_for_liquidation(m),
+            ),
+            max_impact_for_liquidations: uint(
+                b,
+                ds,
+                keys::max_position_impact_factor_for_liquidations(m),
+            ),
             fee_improved: uint(b, ds, keys::position_fee_factor(m, true)),
             fee_worsened: uint(b, ds, keys::position_fee_factor(m, false)),
             long: SideHandles::add(b, ds, m, t, true),
@@ -322,7 +360,8 @@ impl MarketHandles {
     fn read(&self, r: &BatchResults) -> Result<MarketParams> {
         Ok(MarketParams {
             min_collateral_factor: r.get(self.min_collateral_factor)?,
-            min_collateral_factor_for_liquidation: r.get(self.min_collateral_factor_for_liquidation)?,
+            min_collateral_factor_for_liquidation: r
+                .get(self.min_collateral_factor_for_liquidation)?,
             max_position_impact_factor_for_liquidations: r.get(self.max_impact_for_liquidations)?,
             position_fee_factor_improved: r.get(self.fee_improved)?,
             position_fee_factor_worsened: r.get(self.fee_worsened)?,
@@ -343,7 +382,12 @@ struct TokenDiscovery {
 impl TokenDiscovery {
     fn add(b: &mut Batch<'_>, ds: Address, token: Address) -> Self {
         Self {
-            feed: b.add(ds, &IDataStore::getAddressCall { key: keys::price_feed(token) }),
+            feed: b.add(
+                ds,
+                &IDataStore::getAddressCall {
+                    key: keys::price_feed(token),
+                },
+            ),
             multiplier: uint(b, ds, keys::price_feed_multiplier(token)),
             decimals: b.add(token, &IERC20Metadata::decimalsCall {}),
             symbol: b.add(token, &IERC20Metadata::symbolCall {}),
@@ -383,13 +427,21 @@ impl TokenReads {
     fn add(b: &mut Batch<'_>, ds: Address, token: Address, layout: &TokenLayout) -> Self {
         let has_feed = layout.feed != Address::ZERO;
         Self {
-            feed: b.add(ds, &IDataStore::getAddressCall { key: keys::price_feed(token) }),
+            feed: b.add(
+                ds,
+                &IDataStore::getAddressCall {
+                    key: keys::price_feed(token),
+                },
+            ),
             multiplier: uint(b, ds, keys::price_feed_multiplier(token)),
             stable_price: uint(b, ds, keys::stable_price(token)),
             heartbeat: uint(b, ds, keys::price_feed_heartbeat_duration(token)),
-            round: has_feed.then(|| b.add(layout.feed, &AggregatorV3Interface::latestRoundDataCall {})),
-            feed_decimals: (has_feed && layout.erc20_decimals.is_none() && layout.feed_decimals.is_none())
-                .then(|| b.add(layout.feed, &AggregatorV3Interface::decimalsCall {})),
+            round: has_feed
+                .then(|| b.add(layout.feed, &AggregatorV3Interface::latestRoundDataCall {})),
+            feed_decimals: (has_feed
+                && layout.erc20_decimals.is_none()
+                && layout.feed_decimals.is_none())
+            .then(|| b.add(layout.feed, &AggregatorV3Interface::decimalsCall {})),
         }
     }
 
@@ -404,7 +456,12 @@ impl TokenReads {
         let feed = r.get(self.feed)?;
         let multiplier = r.get(self.multiplier)?;
         if feed != layout.feed || multiplier != layout.multiplier {
-            return Ok(TokenOutcome::LayoutChanged(TokenLayout { feed, multiplier, feed_decimals: None, ..layout }));
+            return Ok(TokenOutcome::LayoutChanged(TokenLayout {
+                feed,
+                multiplier,
+                feed_decimals: None,
+                ..layout
+            }));
         }
         if let Some(h) = self.feed_decimals {
             layout.feed_decimals = r.get(h).ok();
@@ -422,7 +479,9 @@ impl TokenReads {
                     asset: label.to_owned(),
                     detail: format!("latestRoundData of feed {feed} reverted"),
                 }),
-                Ok(Some(round)) => price_of(token, &layout, &round, stable_price, heartbeat, label, now),
+                Ok(Some(round)) => {
+                    price_of(token, &layout, &round, stable_price, heartbeat, label, now)
+                }
             },
         };
         Ok(TokenOutcome::Read(layout, Box::new(result)))
@@ -450,12 +509,18 @@ fn price_of(
             max_age_secs: u64::try_from(heartbeat).unwrap_or(u64::MAX),
         });
     }
-    let price = math::feed_price(round.answer, layout.multiplier, stable_price).map_err(|e| AdapterError::MissingPrice {
-        asset: label.to_owned(),
-        detail: match e {
-            FeedPriceError::NonPositiveAnswer => format!("feed {} answered {}", layout.feed, round.answer),
-            FeedPriceError::ZeroMultiplier => format!("PRICE_FEED_MULTIPLIER of {token} is {}", layout.multiplier),
-        },
+    let price = math::feed_price(round.answer, layout.multiplier, stable_price).map_err(|e| {
+        AdapterError::MissingPrice {
+            asset: label.to_owned(),
+            detail: match e {
+                FeedPriceError::NonPositiveAnswer => {
+                    format!("feed {} answered {}", layout.feed, round.answer)
+                }
+                FeedPriceError::ZeroMultiplier => {
+                    format!("PRICE_FEED_MULTIPLIER of {token} is {}", layout.multiplier)
+                }
+            },
+        }
     })?;
     Ok(RawToken {
         address: token,
@@ -470,9 +535,20 @@ fn price_of(
 }
 
 /// `MarketUtils.MarketPrices` from token prices.
-pub fn market_prices(index: TokenPrice, long: TokenPrice, short: TokenPrice) -> MarketUtils::MarketPrices {
-    let p = |t: TokenPrice| Price::Props { min: t.min, max: t.max };
-    MarketUtils::MarketPrices { indexTokenPrice: p(index), longTokenPrice: p(long), shortTokenPrice: p(short) }
+pub fn market_prices(
+    index: TokenPrice,
+    long: TokenPrice,
+    short: TokenPrice,
+) -> MarketUtils::MarketPrices {
+    let p = |t: TokenPrice| Price::Props {
+        min: t.min,
+        max: t.max,
+    };
+    MarketUtils::MarketPrices {
+        indexTokenPrice: p(index),
+        longTokenPrice: p(long),
+        shortTokenPrice: p(short),
+    }
 }
 
 struct PositionHandles {
@@ -484,7 +560,11 @@ struct PositionHandles {
 }
 
 /// A label for a token in messages: configured symbol, ERC-20 symbol or address.
-pub fn token_label(deployment: &GmxDeployment, token: Address, layout: Option<&TokenLayout>) -> String {
+pub fn token_label(
+    deployment: &GmxDeployment,
+    token: Address,
+    layout: Option<&TokenLayout>,
+) -> String {
     deployment
         .token_symbols
         .get(&token)
@@ -514,7 +594,12 @@ pub async fn fetch(
 }
 
 /// One batch. `Ok(None)`: it taught something, write it again.
-async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Knowledge) -> Result<Option<RawAccount>> {
+async fn pass(
+    evm: &PinnedEvm,
+    dep: &GmxDeployment,
+    account: Address,
+    k: &mut Knowledge,
+) -> Result<Option<RawAccount>> {
     let (ds, reader) = (dep.data_store, dep.reader);
     let mut b = evm.batch();
     let positions_h = b.add(
@@ -527,7 +612,14 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
         },
     );
     let markets_h = k.markets.is_empty().then(|| {
-        b.add(reader, &IReader::getMarketsCall { dataStore: ds, start: U256::ZERO, end: U256::from(MARKETS_PREFETCH) })
+        b.add(
+            reader,
+            &IReader::getMarketsCall {
+                dataStore: ds,
+                start: U256::ZERO,
+                end: U256::from(MARKETS_PREFETCH),
+            },
+        )
     });
     let min_usd_h = uint(&mut b, ds, keys::min_collateral_usd());
 
@@ -537,7 +629,16 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
     let mut tokens_needed = BTreeSet::new();
     for m in &guessed_markets {
         match k.markets.get(m) {
-            None => market_discovery.push((*m, b.add(reader, &IReader::getMarketCall { dataStore: ds, key: *m }))),
+            None => market_discovery.push((
+                *m,
+                b.add(
+                    reader,
+                    &IReader::getMarketCall {
+                        dataStore: ds,
+                        key: *m,
+                    },
+                ),
+            )),
             Some(t) => {
                 market_reads.push((*m, *t, MarketHandles::add(&mut b, ds, *m, t)));
                 tokens_needed.extend(t.all());
@@ -549,21 +650,32 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
     for t in &tokens_needed {
         match k.tokens.get(t) {
             None => token_discovery.push((*t, TokenDiscovery::add(&mut b, ds, *t))),
-            Some(layout) => token_reads.push((*t, layout.clone(), TokenReads::add(&mut b, ds, *t, layout))),
+            Some(layout) => {
+                token_reads.push((*t, layout.clone(), TokenReads::add(&mut b, ds, *t, layout)))
+            }
         }
     }
     let mut position_calls = Vec::new();
     for p in &k.positions {
-        let Some(t) = k.markets.get(&p.market) else { continue };
-        let (Some(index), Some(long), Some(short)) = (k.prices.get(&t.index), k.prices.get(&t.long), k.prices.get(&t.short))
-        else {
+        let Some(t) = k.markets.get(&p.market) else {
+            continue;
+        };
+        let (Some(index), Some(long), Some(short)) = (
+            k.prices.get(&t.index),
+            k.prices.get(&t.long),
+            k.prices.get(&t.short),
+        ) else {
             continue;
         };
         let prices = market_prices(*index, *long, *short);
         position_calls.push(PositionHandles {
             position: *p,
             prices: prices.clone(),
-            funding: uint(&mut b, ds, keys::funding_fee_amount_per_size(p.market, p.collateral, p.is_long)),
+            funding: uint(
+                &mut b,
+                ds,
+                keys::funding_fee_amount_per_size(p.market, p.collateral, p.is_long),
+            ),
             info: b.add(
                 reader,
                 &IReader::getPositionInfoCall {
@@ -612,7 +724,15 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
             ));
         }
         let key = keys::position_key(account, a.market, a.collateralToken, p.flags.isLong);
-        actual.push((PositionRef { market: a.market, collateral: a.collateralToken, is_long: p.flags.isLong, key }, p));
+        actual.push((
+            PositionRef {
+                market: a.market,
+                collateral: a.collateralToken,
+                is_long: p.flags.isLong,
+                key,
+            },
+            p,
+        ));
     }
     actual.sort_by_key(|(r, _)| *r);
 
@@ -620,7 +740,8 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
     if let Some(h) = markets_h {
         for m in r.get(h)? {
             if m.marketToken != Address::ZERO {
-                k.markets.insert(m.marketToken, MarketTokens::from_props(&m));
+                k.markets
+                    .insert(m.marketToken, MarketTokens::from_props(&m));
             }
         }
     }
@@ -672,16 +793,28 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
     // in it, written with the prices this very batch read.
     let mut markets = BTreeMap::new();
     for (m, tokens, h) in market_reads {
-        markets.insert(m, RawMarket { address: m, tokens, params: h.read(&r)? });
+        markets.insert(
+            m,
+            RawMarket {
+                address: m,
+                tokens,
+                params: h.read(&r)?,
+            },
+        );
     }
     let mut tokens = BTreeMap::new();
     for (p, _) in &actual {
-        let Some(market) = markets.get(&p.market) else { return Ok(None) };
+        let Some(market) = markets.get(&p.market) else {
+            return Ok(None);
+        };
         let t = market.tokens;
         if p.collateral != t.long && p.collateral != t.short {
             return Err(AdapterError::malformed(
                 "getAccountPositions",
-                format!("position {} holds {} which is not a collateral token of market {}", p.key, p.collateral, p.market),
+                format!(
+                    "position {} holds {} which is not a collateral token of market {}",
+                    p.key, p.collateral, p.market
+                ),
             ));
         }
         for token in t.all() {
@@ -694,12 +827,21 @@ async fn pass(evm: &PinnedEvm, dep: &GmxDeployment, account: Address, k: &mut Kn
             }
         }
     }
-    let mut calls: BTreeMap<B256, PositionHandles> = position_calls.into_iter().map(|h| (h.position.key, h)).collect();
+    let mut calls: BTreeMap<B256, PositionHandles> = position_calls
+        .into_iter()
+        .map(|h| (h.position.key, h))
+        .collect();
     let mut positions = Vec::with_capacity(actual.len());
     for (p, position) in actual {
-        let Some(h) = calls.remove(&p.key) else { return Ok(None) };
+        let Some(h) = calls.remove(&p.key) else {
+            return Ok(None);
+        };
         let t = markets[&p.market].tokens;
-        let now_prices = market_prices(tokens[&t.index].price, tokens[&t.long].price, tokens[&t.short].price);
+        let now_prices = market_prices(
+            tokens[&t.index].price,
+            tokens[&t.long].price,
+            tokens[&t.short].price,
+        );
         if h.prices != now_prices {
             return Ok(None);
         }

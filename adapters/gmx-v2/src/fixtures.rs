@@ -6,25 +6,41 @@ use std::collections::BTreeMap;
 
 use alloy::{
     primitives::{Address, B256, I256, U256, keccak256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
 };
-use unimargin_sdk::testkit::TestChain;
+use unimargin_sdk::testkit::{self, TestChain, TestkitError};
 
 use crate::math::pow10;
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod contracts {
     pub(crate) mod data_store {
-        alloy::sol!(#[sol(rpc)] DataStoreFixture, "fixtures/out/DataStoreFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            DataStoreFixture,
+            "fixtures/out/DataStoreFixture.json"
+        );
     }
     pub(crate) mod reader {
-        alloy::sol!(#[sol(rpc)] ReaderFixture, "fixtures/out/ReaderFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            ReaderFixture,
+            "fixtures/out/ReaderFixture.json"
+        );
     }
     pub(crate) mod token {
-        alloy::sol!(#[sol(rpc)] TokenFixture, "fixtures/out/TokenFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            TokenFixture,
+            "fixtures/out/TokenFixture.json"
+        );
     }
     pub(crate) mod feed {
-        alloy::sol!(#[sol(rpc)] ChainlinkAggregatorFixture, "fixtures/out/ChainlinkAggregatorFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            ChainlinkAggregatorFixture,
+            "fixtures/out/ChainlinkAggregatorFixture.json"
+        );
     }
     pub(crate) use data_store::DataStoreFixture;
     pub(crate) use feed::ChainlinkAggregatorFixture;
@@ -37,36 +53,30 @@ use contracts::*;
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
     /// A deployment or seeding transaction failed.
-    #[error("fixture transaction `{what}` failed: {detail}")]
-    Tx {
-        /// Which step.
-        what: String,
-        /// Why.
-        detail: String,
-    },
+    #[error(transparent)]
+    Testkit(#[from] TestkitError),
     /// A token or market that was not added.
     #[error("{0} is not part of this fixture deployment")]
     Unknown(String),
 }
 
-fn tx_err(what: &str) -> impl Fn(alloy::contract::Error) -> FixtureError + '_ {
-    move |e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() }
-}
-
-async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), FixtureError>
+async fn send<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+    what: &str,
+) -> Result<(), FixtureError>
 where
     P: Provider,
     D: alloy::contract::CallDecoder,
 {
-    let receipt = call
-        .send()
-        .await
-        .map_err(tx_err(what))?
-        .get_receipt()
-        .await
-        .map_err(|e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() })?;
-    if receipt.status() { Ok(()) } else { Err(FixtureError::Tx { what: what.to_owned(), detail: "reverted".into() }) }
+    Ok(testkit::send(call, what).await?)
 }
+
+fn tx_err(what: &str) -> impl Fn(alloy::contract::Error) -> FixtureError + '_ {
+    move |e| FixtureError::Testkit(testkit::deploy_error(what)(e))
+}
+
+/// One USD in a feed answer (8 decimals).
+pub const E8: i64 = 100_000_000;
 
 /// Decimals of every fixture feed (Chainlink's USD feeds).
 pub const FEED_DECIMALS: u8 = 8;
@@ -153,16 +163,17 @@ impl FixtureGmx {
     /// Deploys a DataStore and a Reader from the chain's first dev account, with
     /// `MIN_COLLATERAL_USD` = 1 USD.
     pub async fn deploy(chain: &TestChain) -> Result<Self, FixtureError> {
-        let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
-        let from = chain.accounts()[0];
+        let (provider, from) = chain.deployer()?;
         let data_store = DataStoreFixture::deploy_builder(provider.clone())
             .from(from)
             .deploy()
             .await
             .map_err(tx_err("deploy DataStore"))?;
-        let reader =
-            ReaderFixture::deploy_builder(provider.clone()).from(from).deploy().await.map_err(tx_err("deploy Reader"))?;
+        let reader = ReaderFixture::deploy_builder(provider.clone())
+            .from(from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy Reader"))?;
         let gmx = Self {
             provider,
             from,
@@ -182,12 +193,18 @@ impl FixtureGmx {
 
     /// A token by symbol.
     pub fn token(&self, symbol: &str) -> Result<FixtureToken, FixtureError> {
-        self.tokens.get(symbol).copied().ok_or_else(|| FixtureError::Unknown(format!("token {symbol}")))
+        self.tokens
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::Unknown(format!("token {symbol}")))
     }
 
     /// A market by name.
     pub fn market(&self, name: &str) -> Result<FixtureMarket, FixtureError> {
-        self.markets.get(name).copied().ok_or_else(|| FixtureError::Unknown(format!("market {name}")))
+        self.markets
+            .get(name)
+            .copied()
+            .ok_or_else(|| FixtureError::Unknown(format!("market {name}")))
     }
 
     /// Lists a token: its metadata contract (none for a synthetic token), an 8-decimal USD feed
@@ -196,11 +213,15 @@ impl FixtureGmx {
         let address = if spec.synthetic {
             label_address(&format!("synthetic:{}", spec.symbol))
         } else {
-            TokenFixture::deploy_builder(self.provider.clone(), spec.symbol.to_owned(), spec.decimals)
-                .from(self.from)
-                .deploy()
-                .await
-                .map_err(tx_err("deploy token"))?
+            TokenFixture::deploy_builder(
+                self.provider.clone(),
+                spec.symbol.to_owned(),
+                spec.decimals,
+            )
+            .from(self.from)
+            .deploy()
+            .await
+            .map_err(tx_err("deploy token"))?
         };
         let feed = ChainlinkAggregatorFixture::deploy_builder(
             self.provider.clone(),
@@ -214,13 +235,26 @@ impl FixtureGmx {
         .map_err(tx_err("deploy feed"))?;
         let multiplier = pow10(60 - u32::from(FEED_DECIMALS) - u32::from(spec.decimals));
         // STABLE_PRICE is per base unit with 30 decimals: e8 × 10^22 / 10^decimals.
-        let stable = U256::from(spec.stable_price_e8.max(0) as u64) * pow10(22) / pow10(u32::from(spec.decimals));
+        let stable = U256::from(spec.stable_price_e8.max(0) as u64) * pow10(22)
+            / pow10(u32::from(spec.decimals));
         send(
-            self.ds().fixtureSetPriceFeed(address, feed, multiplier, U256::from(HEARTBEAT_SECS), stable).from(self.from),
+            self.ds()
+                .fixtureSetPriceFeed(
+                    address,
+                    feed,
+                    multiplier,
+                    U256::from(HEARTBEAT_SECS),
+                    stable,
+                )
+                .from(self.from),
             "setPriceFeed",
         )
         .await?;
-        let token = FixtureToken { address, feed, decimals: spec.decimals };
+        let token = FixtureToken {
+            address,
+            feed,
+            decimals: spec.decimals,
+        };
         self.tokens.insert(spec.symbol.to_owned(), token);
         Ok(token)
     }
@@ -228,16 +262,29 @@ impl FixtureGmx {
     /// Lists a market `name` (e.g. `ETH/USD`) over three listed tokens, with defaults: opening
     /// collateral factor 1 % (100× leverage), liquidation factor 0.5 %, position fee 0.05 % /
     /// 0.07 %, 20 % max trader PnL, no price impact.
-    pub async fn add_market(&mut self, name: &str, index: &str, long: &str, short: &str) -> Result<FixtureMarket, FixtureError> {
+    pub async fn add_market(
+        &mut self,
+        name: &str,
+        index: &str,
+        long: &str,
+        short: &str,
+    ) -> Result<FixtureMarket, FixtureError> {
         let m = FixtureMarket {
             market: label_address(&format!("market:{name}")),
             index: self.token(index)?.address,
             long: self.token(long)?.address,
             short: self.token(short)?.address,
         };
-        send(self.ds().fixtureAddMarket(m.market, m.index, m.long, m.short).from(self.from), "addMarket").await?;
+        send(
+            self.ds()
+                .fixtureAddMarket(m.market, m.index, m.long, m.short)
+                .from(self.from),
+            "addMarket",
+        )
+        .await?;
         self.markets.insert(name.to_owned(), m);
-        self.set_collateral_factors(name, bps(100), bps(50), U256::ZERO, U256::ZERO).await?;
+        self.set_collateral_factors(name, bps(100), bps(50), U256::ZERO, U256::ZERO)
+            .await?;
         self.set_position_fee_factors(name, bps(5), bps(7)).await?;
         self.set_max_pnl_factor(name, true, bps(2_000)).await?;
         self.set_max_pnl_factor(name, false, bps(2_000)).await?;
@@ -246,7 +293,11 @@ impl FixtureGmx {
 
     /// `MIN_COLLATERAL_USD`.
     pub async fn set_min_collateral_usd(&self, v: U256) -> Result<(), FixtureError> {
-        send(self.ds().fixtureSetMinCollateralUsd(v).from(self.from), "setMinCollateralUsd").await
+        send(
+            self.ds().fixtureSetMinCollateralUsd(v).from(self.from),
+            "setMinCollateralUsd",
+        )
+        .await
     }
 
     /// Collateral factors of a market (30-decimal fractions; see [`bps`]).
@@ -261,7 +312,13 @@ impl FixtureGmx {
         let m = self.market(market)?.market;
         send(
             self.ds()
-                .fixtureSetCollateralFactors(m, min_collateral_factor, for_liquidation, open_interest_multiplier_long, open_interest_multiplier_short)
+                .fixtureSetCollateralFactors(
+                    m,
+                    min_collateral_factor,
+                    for_liquidation,
+                    open_interest_multiplier_long,
+                    open_interest_multiplier_short,
+                )
                 .from(self.from),
             "setCollateralFactors",
         )
@@ -269,9 +326,20 @@ impl FixtureGmx {
     }
 
     /// Position fee factors (balance improved / worsened).
-    pub async fn set_position_fee_factors(&self, market: &str, improved: U256, worsened: U256) -> Result<(), FixtureError> {
+    pub async fn set_position_fee_factors(
+        &self,
+        market: &str,
+        improved: U256,
+        worsened: U256,
+    ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
-        send(self.ds().fixtureSetPositionFeeFactors(m, improved, worsened).from(self.from), "setPositionFeeFactors").await
+        send(
+            self.ds()
+                .fixtureSetPositionFeeFactors(m, improved, worsened)
+                .from(self.from),
+            "setPositionFeeFactors",
+        )
+        .await
     }
 
     /// Price impact parameters (exponent 1e30 or 2e30).
@@ -289,7 +357,15 @@ impl FixtureGmx {
         let m = self.market(market)?.market;
         send(
             self.ds()
-                .fixtureSetImpactFactors(m, positive, negative, exponent, max_positive, max_negative, max_for_liquidations)
+                .fixtureSetImpactFactors(
+                    m,
+                    positive,
+                    negative,
+                    exponent,
+                    max_positive,
+                    max_negative,
+                    max_for_liquidations,
+                )
                 .from(self.from),
             "setImpactFactors",
         )
@@ -307,20 +383,46 @@ impl FixtureGmx {
     ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
         let c = self.token(collateral)?.address;
-        send(self.ds().fixtureSetOpenInterest(m, c, is_long, usd_value, tokens).from(self.from), "setOpenInterest").await
+        send(
+            self.ds()
+                .fixtureSetOpenInterest(m, c, is_long, usd_value, tokens)
+                .from(self.from),
+            "setOpenInterest",
+        )
+        .await
     }
 
     /// Pool amount of one of the market's tokens (base units).
-    pub async fn set_pool_amount(&self, market: &str, token: &str, amount: U256) -> Result<(), FixtureError> {
+    pub async fn set_pool_amount(
+        &self,
+        market: &str,
+        token: &str,
+        amount: U256,
+    ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
         let t = self.token(token)?.address;
-        send(self.ds().fixtureSetPoolAmount(m, t, amount).from(self.from), "setPoolAmount").await
+        send(
+            self.ds().fixtureSetPoolAmount(m, t, amount).from(self.from),
+            "setPoolAmount",
+        )
+        .await
     }
 
     /// `MAX_PNL_FACTOR_FOR_TRADERS` of a side.
-    pub async fn set_max_pnl_factor(&self, market: &str, is_long: bool, factor: U256) -> Result<(), FixtureError> {
+    pub async fn set_max_pnl_factor(
+        &self,
+        market: &str,
+        is_long: bool,
+        factor: U256,
+    ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
-        send(self.ds().fixtureSetMaxPnlFactorForTraders(m, is_long, factor).from(self.from), "setMaxPnlFactor").await
+        send(
+            self.ds()
+                .fixtureSetMaxPnlFactorForTraders(m, is_long, factor)
+                .from(self.from),
+            "setMaxPnlFactor",
+        )
+        .await
     }
 
     /// Borrowing state of a side: cumulative factor, its update time, `BORROWING_FACTOR` and
@@ -336,7 +438,16 @@ impl FixtureGmx {
     ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
         send(
-            self.ds().fixtureSetBorrowing(m, is_long, cumulative, U256::from(updated_at), factor, exponent).from(self.from),
+            self.ds()
+                .fixtureSetBorrowing(
+                    m,
+                    is_long,
+                    cumulative,
+                    U256::from(updated_at),
+                    factor,
+                    exponent,
+                )
+                .from(self.from),
             "setBorrowing",
         )
         .await
@@ -353,25 +464,52 @@ impl FixtureGmx {
     ) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
         let c = self.token(collateral)?.address;
-        send(self.ds().fixtureSetFunding(m, c, is_long, per_size, rate_per_second).from(self.from), "setFunding").await
+        send(
+            self.ds()
+                .fixtureSetFunding(m, c, is_long, per_size, rate_per_second)
+                .from(self.from),
+            "setFunding",
+        )
+        .await
     }
 
     /// `FUNDING_UPDATED_AT` of a market.
     pub async fn set_funding_updated_at(&self, market: &str, at: u64) -> Result<(), FixtureError> {
         let m = self.market(market)?.market;
-        send(self.ds().fixtureSetFundingUpdatedAt(m, U256::from(at)).from(self.from), "setFundingUpdatedAt").await
+        send(
+            self.ds()
+                .fixtureSetFundingUpdatedAt(m, U256::from(at))
+                .from(self.from),
+            "setFundingUpdatedAt",
+        )
+        .await
     }
 
     /// The mismatch switch: USD (30 decimals) added to the remaining collateral the Reader reports.
     pub async fn set_liquidation_skew(&self, usd_value: I256) -> Result<(), FixtureError> {
-        send(self.ds().fixtureSetLiquidationSkew(usd_value).from(self.from), "setLiquidationSkew").await
+        send(
+            self.ds()
+                .fixtureSetLiquidationSkew(usd_value)
+                .from(self.from),
+            "setLiquidationSkew",
+        )
+        .await
     }
 
     /// Publishes a new feed answer (8 decimals) updated at `updated_at`.
-    pub async fn set_price(&self, symbol: &str, price_e8: i64, updated_at: u64) -> Result<(), FixtureError> {
+    pub async fn set_price(
+        &self,
+        symbol: &str,
+        price_e8: i64,
+        updated_at: u64,
+    ) -> Result<(), FixtureError> {
         let feed = ChainlinkAggregatorFixture::new(self.token(symbol)?.feed, self.provider.clone());
         send(
-            feed.fixtureSetAnswer(I256::try_from(price_e8).unwrap_or_default(), U256::from(updated_at)).from(self.from),
+            feed.fixtureSetAnswer(
+                I256::try_from(price_e8).unwrap_or_default(),
+                U256::from(updated_at),
+            )
+            .from(self.from),
             "setAnswer",
         )
         .await
@@ -379,7 +517,11 @@ impl FixtureGmx {
 
     /// Points a token at a new feed (same decimals) answering `price_e8`: a governance change of
     /// the layout.
-    pub async fn replace_feed(&mut self, symbol: &str, price_e8: i64) -> Result<Address, FixtureError> {
+    pub async fn replace_feed(
+        &mut self,
+        symbol: &str,
+        price_e8: i64,
+    ) -> Result<Address, FixtureError> {
         let token = self.token(symbol)?;
         let feed = ChainlinkAggregatorFixture::deploy_builder(
             self.provider.clone(),
@@ -393,11 +535,20 @@ impl FixtureGmx {
         .map_err(tx_err("deploy feed"))?;
         let multiplier = pow10(60 - u32::from(FEED_DECIMALS) - u32::from(token.decimals));
         send(
-            self.ds().fixtureSetPriceFeed(token.address, feed, multiplier, U256::from(HEARTBEAT_SECS), U256::ZERO).from(self.from),
+            self.ds()
+                .fixtureSetPriceFeed(
+                    token.address,
+                    feed,
+                    multiplier,
+                    U256::from(HEARTBEAT_SECS),
+                    U256::ZERO,
+                )
+                .from(self.from),
             "setPriceFeed",
         )
         .await?;
-        self.tokens.insert(symbol.to_owned(), FixtureToken { feed, ..token });
+        self.tokens
+            .insert(symbol.to_owned(), FixtureToken { feed, ..token });
         Ok(feed)
     }
 
@@ -417,7 +568,15 @@ impl FixtureGmx {
         let c = self.token(collateral)?.address;
         send(
             self.ds()
-                .fixtureSetPosition(account, m, c, is_long, size_in_usd, size_in_tokens, collateral_amount)
+                .fixtureSetPosition(
+                    account,
+                    m,
+                    c,
+                    is_long,
+                    size_in_usd,
+                    size_in_tokens,
+                    collateral_amount,
+                )
                 .from(self.from),
             "setPosition",
         )
@@ -435,7 +594,12 @@ impl FixtureGmx {
     ) -> Result<(), FixtureError> {
         send(
             self.ds()
-                .fixtureSetPositionState(key, pending_impact_amount, borrowing_factor, funding_fee_amount_per_size)
+                .fixtureSetPositionState(
+                    key,
+                    pending_impact_amount,
+                    borrowing_factor,
+                    funding_fee_amount_per_size,
+                )
                 .from(self.from),
             "setPositionState",
         )
@@ -444,11 +608,19 @@ impl FixtureGmx {
 
     /// Closes a position.
     pub async fn remove_position(&self, key: B256) -> Result<(), FixtureError> {
-        send(self.ds().fixtureRemovePosition(key).from(self.from), "removePosition").await
+        send(
+            self.ds().fixtureRemovePosition(key).from(self.from),
+            "removePosition",
+        )
+        .await
     }
 
     /// The `params` JSON of a `[[deployments]]` entry for this deployment.
-    pub fn deployment_params(&self, token_symbols: &BTreeMap<String, String>, risk_keys: &BTreeMap<String, String>) -> serde_json::Value {
+    pub fn deployment_params(
+        &self,
+        token_symbols: &BTreeMap<String, String>,
+        risk_keys: &BTreeMap<String, String>,
+    ) -> serde_json::Value {
         serde_json::json!({
             "reader": self.reader.to_checksum(None),
             "reader_abi": "2025-11",
@@ -464,7 +636,11 @@ impl FixtureGmx {
         specs
             .iter()
             .filter(|s| s.synthetic)
-            .filter_map(|s| self.tokens.get(s.symbol).map(|t| (t.address.to_checksum(None), s.symbol.to_owned())))
+            .filter_map(|s| {
+                self.tokens
+                    .get(s.symbol)
+                    .map(|t| (t.address.to_checksum(None), s.symbol.to_owned()))
+            })
             .collect()
     }
 }
@@ -472,10 +648,34 @@ impl FixtureGmx {
 /// The demo tokens: WETH (18), WBTC (8), USDC (6, stable price 1), a synthetic BTC index (8).
 pub fn demo_tokens() -> Vec<TokenSpec> {
     vec![
-        TokenSpec { symbol: "WETH", decimals: 18, price_e8: 3_000_00000000, synthetic: false, stable_price_e8: 0 },
-        TokenSpec { symbol: "WBTC", decimals: 8, price_e8: 60_000_00000000, synthetic: false, stable_price_e8: 0 },
-        TokenSpec { symbol: "USDC", decimals: 6, price_e8: 1_00000000, synthetic: false, stable_price_e8: 0 },
-        TokenSpec { symbol: "BTC", decimals: 8, price_e8: 60_000_00000000, synthetic: true, stable_price_e8: 0 },
+        TokenSpec {
+            symbol: "WETH",
+            decimals: 18,
+            price_e8: 3_000 * E8,
+            synthetic: false,
+            stable_price_e8: 0,
+        },
+        TokenSpec {
+            symbol: "WBTC",
+            decimals: 8,
+            price_e8: 60_000 * E8,
+            synthetic: false,
+            stable_price_e8: 0,
+        },
+        TokenSpec {
+            symbol: "USDC",
+            decimals: 6,
+            price_e8: E8,
+            synthetic: false,
+            stable_price_e8: 0,
+        },
+        TokenSpec {
+            symbol: "BTC",
+            decimals: 8,
+            price_e8: 60_000 * E8,
+            synthetic: true,
+            stable_price_e8: 0,
+        },
     ]
 }
 
@@ -499,9 +699,12 @@ pub async fn deploy_demo(chain: &TestChain) -> Result<FixtureGmx, FixtureError> 
     }
     gmx.add_market("ETH/USD", "WETH", "WETH", "USDC").await?;
     gmx.add_market("BTC/USD", "BTC", "WBTC", "USDC").await?;
-    gmx.set_pool_amount("ETH/USD", "WETH", units(1_000, 18)).await?;
-    gmx.set_pool_amount("ETH/USD", "USDC", units(3_000_000, 6)).await?;
+    gmx.set_pool_amount("ETH/USD", "WETH", units(1_000, 18))
+        .await?;
+    gmx.set_pool_amount("ETH/USD", "USDC", units(3_000_000, 6))
+        .await?;
     gmx.set_pool_amount("BTC/USD", "WBTC", units(50, 8)).await?;
-    gmx.set_pool_amount("BTC/USD", "USDC", units(3_000_000, 6)).await?;
+    gmx.set_pool_amount("BTC/USD", "USDC", units(3_000_000, 6))
+        .await?;
     Ok(gmx)
 }

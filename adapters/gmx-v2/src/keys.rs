@@ -44,7 +44,11 @@ pub fn min_collateral_factor_for_liquidation(market: Address) -> B256 {
 
 /// `MIN_COLLATERAL_FACTOR_FOR_OPEN_INTEREST_MULTIPLIER` of a market side.
 pub fn min_collateral_factor_for_open_interest_multiplier(market: Address, is_long: bool) -> B256 {
-    with_address_bool("MIN_COLLATERAL_FACTOR_FOR_OPEN_INTEREST_MULTIPLIER", market, is_long)
+    with_address_bool(
+        "MIN_COLLATERAL_FACTOR_FOR_OPEN_INTEREST_MULTIPLIER",
+        market,
+        is_long,
+    )
 }
 
 /// `MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS` of a market.
@@ -84,7 +88,15 @@ pub fn pool_amount(market: Address, token: Address) -> B256 {
 
 /// `MAX_PNL_FACTOR` for `MAX_PNL_FACTOR_FOR_TRADERS` of a market side.
 pub fn max_pnl_factor_for_traders(market: Address, is_long: bool) -> B256 {
-    keccak256((name("MAX_PNL_FACTOR"), name("MAX_PNL_FACTOR_FOR_TRADERS"), market, is_long).abi_encode())
+    keccak256(
+        (
+            name("MAX_PNL_FACTOR"),
+            name("MAX_PNL_FACTOR_FOR_TRADERS"),
+            market,
+            is_long,
+        )
+            .abi_encode(),
+    )
 }
 
 /// `PRICE_FEED` of a token: GMX's reference Chainlink feed.
@@ -113,6 +125,7 @@ pub fn position_key(account: Address, market: Address, collateral: Address, is_l
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -125,6 +138,15 @@ mod tests {
         encoded[64] = b'A';
         encoded[65] = b'B';
         assert_eq!(name("AB"), keccak256(&encoded));
+    }
+
+    #[test]
+    fn names_match_published_gmx_constants() {
+        // keccak256(abi.encode("MAX_PNL_FACTOR_FOR_TRADERS")) as hard-coded by integrators of GMX.
+        let expected: B256 = "0xab15365d3aa743e766355e2557c230d8f943e195dc84d9b2b05928a07b635ee1"
+            .parse()
+            .unwrap();
+        assert_eq!(name("MAX_PNL_FACTOR_FOR_TRADERS"), expected);
     }
 
     #[test]

@@ -39,7 +39,8 @@ use alloy::primitives::Address;
 use async_trait::async_trait;
 use unimargin_schema::{AccountId, ProtocolSnapshot};
 use unimargin_sdk::{
-    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter, Result,
+    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter,
+    Result,
 };
 
 pub use config::{GmxDeployment, GmxParams, ReaderAbi};
@@ -69,7 +70,11 @@ pub struct GmxV2Adapter {
 impl GmxV2Adapter {
     /// An adapter for a deployment.
     pub fn new(descriptor: AdapterDescriptor, deployment: GmxDeployment) -> Self {
-        Self { descriptor, deployment, memo: tokio::sync::RwLock::new(Memo::default()) }
+        Self {
+            descriptor,
+            deployment,
+            memo: tokio::sync::RwLock::new(Memo::default()),
+        }
     }
 
     /// The deployment.
@@ -86,10 +91,12 @@ impl ProtocolAdapter for GmxV2Adapter {
 
     async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> Result<ProtocolSnapshot> {
         let evm = chain.evm()?;
-        let user = Address::from(account.evm_address_bytes().ok_or(AdapterError::WrongChainFamily {
-            expected: "evm account",
-            actual: "non-evm account",
-        })?);
+        let user = Address::from(account.evm_address_bytes().ok_or(
+            AdapterError::WrongChainFamily {
+                expected: "evm account",
+                actual: "non-evm account",
+            },
+        )?);
         let mut knowledge = {
             let memo = self.memo.read().await;
             fetch::Knowledge {
@@ -134,8 +141,12 @@ impl AdapterFactory for GmxV2Factory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let params: GmxParams = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("gmx-v2 params: {e}")))?;
+        // The path names the offending key even for errors inside a value (an unknown
+        // `reader_abi`).
+        let params: GmxParams =
+            serde_path_to_error::deserialize(spec.params.clone()).map_err(|e| {
+                AdapterError::Config(format!("gmx-v2 params: {}: {}", e.path(), e.inner()))
+            })?;
         Ok(Arc::new(GmxV2Adapter::new(
             AdapterDescriptor {
                 protocol: spec.protocol.clone(),

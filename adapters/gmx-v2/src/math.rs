@@ -18,7 +18,10 @@ pub const FLOAT_PRECISION: U256 = uint!(1_000_000_000_000_000_000_000_000_000_00
 pub const FLOAT_PRECISION_SQRT: U256 = uint!(1_000_000_000_000_000_U256);
 
 fn overflow(what: &str) -> AdapterError {
-    AdapterError::OutOfRange { what: format!("gmx-v2 {what}"), value: "overflows 256 bits".into() }
+    AdapterError::OutOfRange {
+        what: format!("gmx-v2 {what}"),
+        value: "overflows 256 bits".into(),
+    }
 }
 
 /// 10^n.
@@ -29,7 +32,10 @@ pub fn pow10(n: u32) -> U256 {
 /// `a × b / c`, rounded down, with a 512-bit intermediate (OpenZeppelin `Math.mulDiv`).
 pub fn mul_div(a: U256, b: U256, c: U256) -> Result<U256> {
     if c.is_zero() {
-        return Err(AdapterError::malformed("gmx-v2 arithmetic", "division by zero"));
+        return Err(AdapterError::malformed(
+            "gmx-v2 arithmetic",
+            "division by zero",
+        ));
     }
     let q = U512::from(a) * U512::from(b) / U512::from(c);
     U256::checked_from_limbs_slice(q.as_limbs()).ok_or_else(|| overflow("mulDiv"))
@@ -38,7 +44,10 @@ pub fn mul_div(a: U256, b: U256, c: U256) -> Result<U256> {
 /// `a × b / c`, rounded up.
 pub fn mul_div_up(a: U256, b: U256, c: U256) -> Result<U256> {
     if c.is_zero() {
-        return Err(AdapterError::malformed("gmx-v2 arithmetic", "division by zero"));
+        return Err(AdapterError::malformed(
+            "gmx-v2 arithmetic",
+            "division by zero",
+        ));
     }
     let p = U512::from(a) * U512::from(b);
     let c = U512::from(c);
@@ -91,21 +100,32 @@ pub enum FeedPriceError {
 /// GMX's price of a token from its reference Chainlink feed (`ChainlinkPriceFeedUtils` and
 /// `Oracle`): `answer × PRICE_FEED_MULTIPLIER / 1e30` per base unit, widened to the token's
 /// `STABLE_PRICE` when one is set (min = the lower of the two, max = the higher).
-pub fn feed_price(answer: I256, multiplier: U256, stable_price: U256) -> Result<TokenPrice, FeedPriceError> {
+pub fn feed_price(
+    answer: I256,
+    multiplier: U256,
+    stable_price: U256,
+) -> Result<TokenPrice, FeedPriceError> {
     if answer <= I256::ZERO {
         return Err(FeedPriceError::NonPositiveAnswer);
     }
     if multiplier.is_zero() {
         return Err(FeedPriceError::ZeroMultiplier);
     }
-    let price = mul_div(answer.into_raw(), multiplier, FLOAT_PRECISION).map_err(|_| FeedPriceError::ZeroMultiplier)?;
+    let price = mul_div(answer.into_raw(), multiplier, FLOAT_PRECISION)
+        .map_err(|_| FeedPriceError::ZeroMultiplier)?;
     if price.is_zero() {
         return Err(FeedPriceError::ZeroMultiplier);
     }
     Ok(if stable_price.is_zero() {
-        TokenPrice { min: price, max: price }
+        TokenPrice {
+            min: price,
+            max: price,
+        }
     } else {
-        TokenPrice { min: price.min(stable_price), max: price.max(stable_price) }
+        TokenPrice {
+            min: price.min(stable_price),
+            max: price.max(stable_price),
+        }
     })
 }
 
@@ -128,7 +148,11 @@ fn pool_pnl(side: &SideState, index: TokenPrice, is_long: bool) -> Result<I256> 
     if side.open_interest.is_zero() || side.open_interest_in_tokens.is_zero() {
         return Ok(I256::ZERO);
     }
-    let value = signed(checked_mul(side.open_interest_in_tokens, index.for_pnl(is_long, true), "open interest value")?)?;
+    let value = signed(checked_mul(
+        side.open_interest_in_tokens,
+        index.for_pnl(is_long, true),
+        "open interest value",
+    )?)?;
     let oi = signed(side.open_interest)?;
     Ok(if is_long { value - oi } else { oi - value })
 }
@@ -145,7 +169,11 @@ pub fn position_pnl(
     pool_token_price_min: U256,
     side: &SideState,
 ) -> Result<(I256, I256)> {
-    let value = signed(checked_mul(size_in_tokens, index.for_pnl(is_long, false), "position value")?)?;
+    let value = signed(checked_mul(
+        size_in_tokens,
+        index.for_pnl(is_long, false),
+        "position value",
+    )?)?;
     let size = signed(size_in_usd)?;
     let uncapped = if is_long { value - size } else { size - value };
     let mut total = uncapped;
@@ -160,7 +188,11 @@ pub fn position_pnl(
         };
         if capped_pool_pnl != pool_pnl && capped_pool_pnl > I256::ZERO && pool_pnl > I256::ZERO {
             // Precision.mulDiv(uint, int, uint): the magnitude rounded down, then signed.
-            total = signed(mul_div(total.into_raw(), capped_pool_pnl.into_raw(), pool_pnl.into_raw())?)?;
+            total = signed(mul_div(
+                total.into_raw(),
+                capped_pool_pnl.into_raw(),
+                pool_pnl.into_raw(),
+            )?)?;
         }
     }
     Ok((total, uncapped))
@@ -169,8 +201,14 @@ pub fn position_pnl(
 /// The USD value of a position's pending price impact (index token base units, signed) on a full
 /// close: a gain at the low price, a cost at the high one.
 pub fn pending_impact_usd(amount: I256, index: TokenPrice) -> Result<I256> {
-    let price = signed(if amount > I256::ZERO { index.min } else { index.max })?;
-    amount.checked_mul(price).ok_or_else(|| overflow("pending impact"))
+    let price = signed(if amount > I256::ZERO {
+        index.min
+    } else {
+        index.max
+    })?;
+    amount
+        .checked_mul(price)
+        .ok_or_else(|| overflow("pending impact"))
 }
 
 /// The price impact `isPositionLiquidatable` charges: the closing impact (GMX's curve, capped for
@@ -191,7 +229,11 @@ pub fn liquidation_impact(
 }
 
 /// `MarketUtils.getBorrowingFees`: `sizeInUsd × (cumulative − position's factor) / 1e30` USD.
-pub fn borrowing_fee_usd(size_in_usd: U256, cumulative_factor: U256, position_factor: U256) -> Result<U256> {
+pub fn borrowing_fee_usd(
+    size_in_usd: U256,
+    cumulative_factor: U256,
+    position_factor: U256,
+) -> Result<U256> {
     let diff = cumulative_factor.checked_sub(position_factor).ok_or_else(|| {
         AdapterError::malformed(
             "gmx-v2 borrowing state",
@@ -203,19 +245,31 @@ pub fn borrowing_fee_usd(size_in_usd: U256, cumulative_factor: U256, position_fa
 
 /// `MarketUtils.getFundingAmount(..., roundUpMagnitude = true)`: the funding a position owes, in
 /// collateral token base units (per-size values carry `FLOAT_PRECISION_SQRT`).
-pub fn funding_fee_amount(latest_per_size: U256, position_per_size: U256, size_in_usd: U256) -> Result<U256> {
+pub fn funding_fee_amount(
+    latest_per_size: U256,
+    position_per_size: U256,
+    size_in_usd: U256,
+) -> Result<U256> {
     let diff = latest_per_size.checked_sub(position_per_size).ok_or_else(|| {
         AdapterError::malformed(
             "gmx-v2 funding state",
             format!("position funding per size {position_per_size} exceeds the market's {latest_per_size}"),
         )
     })?;
-    mul_div_up(size_in_usd, diff, checked_mul(FLOAT_PRECISION, FLOAT_PRECISION_SQRT, "funding precision")?)
+    mul_div_up(
+        size_in_usd,
+        diff,
+        checked_mul(FLOAT_PRECISION, FLOAT_PRECISION_SQRT, "funding precision")?,
+    )
 }
 
 /// The closing fee of the whole position in collateral token base units
 /// (`PositionPricingUtils.getPositionFees`: `applyFactor(size, POSITION_FEE_FACTOR) / price.min`).
-pub fn position_fee_amount(size_in_usd: U256, fee_factor: U256, collateral_price_min: U256) -> Result<U256> {
+pub fn position_fee_amount(
+    size_in_usd: U256,
+    fee_factor: U256,
+    collateral_price_min: U256,
+) -> Result<U256> {
     if collateral_price_min.is_zero() {
         return Err(AdapterError::malformed("gmx-v2 collateral price", "zero"));
     }
@@ -261,7 +315,8 @@ pub struct LiquidationFigures {
 impl LiquidationFigures {
     /// The collateral the position must keep: the larger of the two minimums.
     pub fn required_usd(&self) -> I256 {
-        self.min_collateral_usd.max(self.min_collateral_usd_for_leverage)
+        self.min_collateral_usd
+            .max(self.min_collateral_usd_for_leverage)
     }
 
     /// Remaining ÷ required; below 1 exactly when GMX may liquidate.
@@ -273,8 +328,16 @@ impl LiquidationFigures {
 /// `PositionUtils.isPositionLiquidatable(..., shouldValidateMinCollateralUsd = true,
 /// forLiquidation = true)`.
 pub fn liquidation(i: &LiquidationInputs) -> Result<LiquidationFigures> {
-    let collateral_usd = signed(checked_mul(i.collateral_amount, i.collateral_price.min, "collateral value")?)?;
-    let cost_usd = signed(checked_mul(i.total_cost_amount, i.collateral_price.min, "cost value")?)?;
+    let collateral_usd = signed(checked_mul(
+        i.collateral_amount,
+        i.collateral_price.min,
+        "collateral value",
+    )?)?;
+    let cost_usd = signed(checked_mul(
+        i.total_cost_amount,
+        i.collateral_price.min,
+        "cost value",
+    )?)?;
     let remaining = collateral_usd + i.pnl_usd + i.impact_usd - cost_usd;
     let min_usd = signed(i.min_collateral_usd)?;
     let min_leverage = signed(apply_factor(i.size_in_usd, i.min_collateral_factor)?)?;
@@ -307,7 +370,9 @@ pub fn ratio(remaining: I256, required: I256) -> Health {
         return Health::Infinite;
     }
     let cap = pow10(28);
-    let scaled = mul_div(remaining.into_raw(), pow10(18), required.into_raw()).unwrap_or(cap).min(cap);
+    let scaled = mul_div(remaining.into_raw(), pow10(18), required.into_raw())
+        .unwrap_or(cap)
+        .min(cap);
     let mantissa = i128::try_from(scaled).unwrap_or(i128::MAX);
     Health::Finite(Decimal::from_i128_with_scale(mantissa, 18).normalize())
 }
@@ -325,7 +390,10 @@ pub fn liquidation_price(
     is_long: bool,
     collateral_is_index: bool,
 ) -> Result<Option<U256>> {
-    let required = signed(i.min_collateral_usd.max(apply_factor(i.size_in_usd, i.min_collateral_factor)?))?;
+    let required = signed(
+        i.min_collateral_usd
+            .max(apply_factor(i.size_in_usd, i.min_collateral_factor)?),
+    )?;
     let size = signed(i.size_in_usd)?;
     let tokens = signed(size_in_tokens)?;
     let net_collateral = signed(i.collateral_amount)? - signed(i.total_cost_amount)?;
@@ -352,7 +420,11 @@ pub fn liquidation_price(
     if denominator.is_zero() {
         return Ok(None);
     }
-    let (n, d) = if denominator < I256::ZERO { (-numerator, -denominator) } else { (numerator, denominator) };
+    let (n, d) = if denominator < I256::ZERO {
+        (-numerator, -denominator)
+    } else {
+        (numerator, denominator)
+    };
     if n <= I256::ZERO {
         return Ok(None);
     }

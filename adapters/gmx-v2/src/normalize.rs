@@ -42,9 +42,9 @@ use alloy::primitives::{Address, I256, U256};
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 use unimargin_schema::{
-    AccountId, Asset, AssetId, ChainId, FailureScope, Health, MarketId, NativeHealth, PerpDetails, Position,
-    PositionKind, Price, PriceSource, ProtocolId, ProtocolSnapshot, Provenance, ReadPoint, RiskWeights, Side, Warning,
-    WarningKind,
+    AccountId, Asset, AssetId, ChainId, FailureScope, Health, MarketId, NativeHealth, PerpDetails,
+    Position, PositionKind, Price, PriceSource, ProtocolId, ProtocolSnapshot, Provenance,
+    ReadPoint, RiskWeights, Side, Warning, WarningKind,
 };
 use unimargin_sdk::{
     AdapterError, Result,
@@ -85,17 +85,25 @@ pub struct NormalizeContext<'a> {
 pub fn token_decimals(t: &RawToken) -> Result<u8> {
     let derived = power_of_ten(t.layout.multiplier).and_then(|n| {
         let feed = u32::from(t.layout.feed_decimals?);
-        60u32.checked_sub(feed + n).and_then(|d| u8::try_from(d).ok())
+        60u32
+            .checked_sub(feed + n)
+            .and_then(|d| u8::try_from(d).ok())
     });
     match (t.layout.erc20_decimals, derived) {
         (Some(a), Some(b)) if a != b => Err(AdapterError::malformed(
             "PRICE_FEED_MULTIPLIER",
-            format!("token {} has {a} decimals but its multiplier implies {b}", t.address),
+            format!(
+                "token {} has {a} decimals but its multiplier implies {b}",
+                t.address
+            ),
         )),
         (Some(a), _) | (None, Some(a)) if a <= 36 => Ok(a),
         _ => Err(AdapterError::malformed(
             "token decimals",
-            format!("token {} has no decimals() and its price-feed multiplier does not imply any", t.address),
+            format!(
+                "token {} has no decimals() and its price-feed multiplier does not imply any",
+                t.address
+            ),
         )),
     }
 }
@@ -124,7 +132,12 @@ pub fn usd_per_token(price: U256, decimals: u8) -> Result<Decimal> {
     let v = if d <= 30 {
         scale(price, 30 - d, Rounding::Down)?.value
     } else {
-        scale(price.checked_mul(math::pow10(d - 30)).unwrap_or(U256::MAX), 0, Rounding::Down)?.value
+        scale(
+            price.checked_mul(math::pow10(d - 30)).unwrap_or(U256::MAX),
+            0,
+            Rounding::Down,
+        )?
+        .value
     };
     Ok(v.normalize())
 }
@@ -154,7 +167,9 @@ struct Tokens<'a> {
 
 impl Tokens<'_> {
     fn get(&self, a: Address) -> Result<&RawToken> {
-        self.raw.tokens.get(&a).ok_or_else(|| AdapterError::malformed("gmx-v2 reads", format!("token {a} was not read")))
+        self.raw.tokens.get(&a).ok_or_else(|| {
+            AdapterError::malformed("gmx-v2 reads", format!("token {a} was not read"))
+        })
     }
 
     fn symbol(&self, t: &RawToken) -> String {
@@ -181,7 +196,13 @@ struct Reproduction {
     mismatches: Vec<String>,
 }
 
-fn cached_price(token: Address, market: &RawMarket, index: TokenPrice, long: TokenPrice, short: TokenPrice) -> Result<TokenPrice> {
+fn cached_price(
+    token: Address,
+    market: &RawMarket,
+    index: TokenPrice,
+    long: TokenPrice,
+    short: TokenPrice,
+) -> Result<TokenPrice> {
     let t = market.tokens;
     if token == t.long {
         Ok(long)
@@ -190,7 +211,10 @@ fn cached_price(token: Address, market: &RawMarket, index: TokenPrice, long: Tok
     } else if token == t.index {
         Ok(index)
     } else {
-        Err(AdapterError::malformed("gmx-v2 position", format!("token {token} is not in market {}", market.address)))
+        Err(AdapterError::malformed(
+            "gmx-v2 position",
+            format!("token {token} is not in market {}", market.address),
+        ))
     }
 }
 
@@ -206,17 +230,33 @@ fn verdict(remaining: I256, min_usd: I256, min_leverage: I256) -> &'static str {
     }
 }
 
-fn reproduce(raw: &RawAccount, market: &RawMarket, p: &RawPosition, tokens: &Tokens<'_>) -> Result<Reproduction> {
+fn reproduce(
+    raw: &RawAccount,
+    market: &RawMarket,
+    p: &RawPosition,
+    tokens: &Tokens<'_>,
+) -> Result<Reproduction> {
     let pos = &p.position;
     let n = &pos.numbers;
     let is_long = pos.flags.isLong;
     let t = market.tokens;
-    let (index, long, short) = (tokens.get(t.index)?.price, tokens.get(t.long)?.price, tokens.get(t.short)?.price);
+    let (index, long, short) = (
+        tokens.get(t.index)?.price,
+        tokens.get(t.long)?.price,
+        tokens.get(t.short)?.price,
+    );
     let collateral_price = cached_price(pos.addresses.collateralToken, market, index, long, short)?;
     let params = &market.params;
     let side = params.side(is_long).state(t.divisor());
     let pool_price = if is_long { long.min } else { short.min };
-    let (pnl, uncapped_pnl) = math::position_pnl(n.sizeInUsd, n.sizeInTokens, is_long, index, pool_price, &side)?;
+    let (pnl, uncapped_pnl) = math::position_pnl(
+        n.sizeInUsd,
+        n.sizeInTokens,
+        is_long,
+        index,
+        pool_price,
+        &side,
+    )?;
 
     let exec = &p.info.executionPriceResult;
     let pending_impact = math::pending_impact_usd(n.pendingImpactAmount, index)?;
@@ -226,9 +266,13 @@ fn reproduce(raw: &RawAccount, market: &RawMarket, p: &RawPosition, tokens: &Tok
         n.sizeInUsd,
         params.max_position_impact_factor_for_liquidations,
     )?;
-    let fee_factor =
-        if exec.balanceWasImproved { params.position_fee_factor_improved } else { params.position_fee_factor_worsened };
-    let position_fee_amount = math::position_fee_amount(n.sizeInUsd, fee_factor, collateral_price.min)?;
+    let fee_factor = if exec.balanceWasImproved {
+        params.position_fee_factor_improved
+    } else {
+        params.position_fee_factor_worsened
+    };
+    let position_fee_amount =
+        math::position_fee_amount(n.sizeInUsd, fee_factor, collateral_price.min)?;
 
     // Fees at the stored market state (what the Reader's liquidation check charges) and accrued to
     // the block (what the Reader's position info reports).
@@ -238,11 +282,17 @@ fn reproduce(raw: &RawAccount, market: &RawMarket, p: &RawPosition, tokens: &Tok
         params.side(is_long).cumulative_borrowing_factor,
         n.borrowingFactor,
     )? / collateral_price.min;
-    let stored_funding_amount =
-        math::funding_fee_amount(p.funding_fee_amount_per_size, n.fundingFeeAmountPerSize, n.sizeInUsd)?;
-    let base_cost = (position_fee_amount + fees.ui.uiFeeAmount + fees.liquidation.liquidationFeeAmount)
-        .checked_sub(fees.totalDiscountAmount)
-        .ok_or_else(|| AdapterError::malformed("getPositionInfo", "discount exceeds the fees it discounts"))?;
+    let stored_funding_amount = math::funding_fee_amount(
+        p.funding_fee_amount_per_size,
+        n.fundingFeeAmountPerSize,
+        n.sizeInUsd,
+    )?;
+    let base_cost =
+        (position_fee_amount + fees.ui.uiFeeAmount + fees.liquidation.liquidationFeeAmount)
+            .checked_sub(fees.totalDiscountAmount)
+            .ok_or_else(|| {
+                AdapterError::malformed("getPositionInfo", "discount exceeds the fees it discounts")
+            })?;
     let stored_cost = base_cost + stored_borrowing_amount + stored_funding_amount;
     let block_cost = base_cost + fees.borrowing.borrowingFeeAmount + fees.funding.fundingFeeAmount;
 
@@ -260,8 +310,15 @@ fn reproduce(raw: &RawAccount, market: &RawMarket, p: &RawPosition, tokens: &Tok
     let block_inputs = inputs(block_cost);
     let at_block = math::liquidation(&block_inputs)?;
 
-    let accrual = math::signed(block_cost.checked_mul(collateral_price.min).unwrap_or(U256::MAX))?
-        - math::signed(stored_cost.checked_mul(collateral_price.min).unwrap_or(U256::MAX))?;
+    let accrual = math::signed(
+        block_cost
+            .checked_mul(collateral_price.min)
+            .unwrap_or(U256::MAX),
+    )? - math::signed(
+        stored_cost
+            .checked_mul(collateral_price.min)
+            .unwrap_or(U256::MAX),
+    )?;
     let g = &p.figures;
     let remaining = g.remainingCollateralUsd - accrual;
     let reason = verdict(remaining, g.minCollateralUsd, g.minCollateralUsdForLeverage);
@@ -281,31 +338,66 @@ fn reproduce(raw: &RawAccount, market: &RawMarket, p: &RawPosition, tokens: &Tok
     };
     check(
         stored.remaining_collateral_usd == g.remainingCollateralUsd,
-        format!("remaining collateral {} (Reader) vs {} (reproduced)", g.remainingCollateralUsd, stored.remaining_collateral_usd),
+        format!(
+            "remaining collateral {} (Reader) vs {} (reproduced)",
+            g.remainingCollateralUsd, stored.remaining_collateral_usd
+        ),
     );
     check(
         stored.min_collateral_usd == g.minCollateralUsd,
-        format!("min collateral {} vs {}", g.minCollateralUsd, stored.min_collateral_usd),
+        format!(
+            "min collateral {} vs {}",
+            g.minCollateralUsd, stored.min_collateral_usd
+        ),
     );
     check(
         stored.min_collateral_usd_for_leverage == g.minCollateralUsdForLeverage,
-        format!("min collateral for leverage {} vs {}", g.minCollateralUsdForLeverage, stored.min_collateral_usd_for_leverage),
+        format!(
+            "min collateral for leverage {} vs {}",
+            g.minCollateralUsdForLeverage, stored.min_collateral_usd_for_leverage
+        ),
     );
-    check(stored.liquidatable == p.liquidatable, format!("verdict `{}` vs `{}`", p.reason, stored.reason));
-    check(p.info.basePnlUsd == pnl, format!("PnL {} vs {pnl}", p.info.basePnlUsd));
-    check(p.info.uncappedBasePnlUsd == uncapped_pnl, format!("uncapped PnL {} vs {uncapped_pnl}", p.info.uncappedBasePnlUsd));
+    check(
+        stored.liquidatable == p.liquidatable,
+        format!("verdict `{}` vs `{}`", p.reason, stored.reason),
+    );
+    check(
+        p.info.basePnlUsd == pnl,
+        format!("PnL {} vs {pnl}", p.info.basePnlUsd),
+    );
+    check(
+        p.info.uncappedBasePnlUsd == uncapped_pnl,
+        format!(
+            "uncapped PnL {} vs {uncapped_pnl}",
+            p.info.uncappedBasePnlUsd
+        ),
+    );
     check(
         fees.positionFeeAmount == position_fee_amount,
-        format!("position fee {} vs {position_fee_amount}", fees.positionFeeAmount),
+        format!(
+            "position fee {} vs {position_fee_amount}",
+            fees.positionFeeAmount
+        ),
     );
     check(
-        fees.collateralTokenPrice.min == collateral_price.min && fees.collateralTokenPrice.max == collateral_price.max,
+        fees.collateralTokenPrice.min == collateral_price.min
+            && fees.collateralTokenPrice.max == collateral_price.max,
         "collateral price".to_owned(),
     );
-    check(fees.totalCostAmount == block_cost, format!("total cost {} vs {block_cost}", fees.totalCostAmount));
-    check(p.info.position == p.position, "position info describes another position state".to_owned());
+    check(
+        fees.totalCostAmount == block_cost,
+        format!("total cost {} vs {block_cost}", fees.totalCostAmount),
+    );
+    check(
+        p.info.position == p.position,
+        "position info describes another position state".to_owned(),
+    );
 
-    let collateral_usd = math::signed(n.collateralAmount.checked_mul(collateral_price.min).unwrap_or(U256::MAX))?;
+    let collateral_usd = math::signed(
+        n.collateralAmount
+            .checked_mul(collateral_price.min)
+            .unwrap_or(U256::MAX),
+    )?;
     Ok(Reproduction {
         at_block,
         reported_at_block,
@@ -331,7 +423,9 @@ fn price(token: &RawToken, usd: Decimal, ctx: &NormalizeContext<'_>, now: u64) -
             address: Some(caip(ctx.deployment.data_store)),
             feed: Some(caip(token.layout.feed)),
         },
-        updated_at: i64::try_from(token.updated_at).ok().and_then(|t| Utc.timestamp_opt(t, 0).single()),
+        updated_at: i64::try_from(token.updated_at)
+            .ok()
+            .and_then(|t| Utc.timestamp_opt(t, 0).single()),
         age_seconds: Some(now.saturating_sub(token.updated_at)),
     }
 }
@@ -339,32 +433,45 @@ fn price(token: &RawToken, usd: Decimal, ctx: &NormalizeContext<'_>, now: u64) -
 /// Normalizes a raw read into a snapshot. Pure and deterministic.
 pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<ProtocolSnapshot> {
     let now = raw.block_timestamp;
-    let tokens = Tokens { raw, deployment: ctx.deployment };
+    let tokens = Tokens {
+        raw,
+        deployment: ctx.deployment,
+    };
     let mut notes = Vec::new();
     let mut mismatches = Vec::new();
     let mut positions = Vec::new();
     let mut reproduced = Health::Infinite;
     let mut reported = Health::Infinite;
-    let mut figures = BTreeMap::from([("min_collateral_usd".to_owned(), raw.min_collateral_usd.to_string())]);
-    let scaled = |v: U256, d: u8, r: Rounding, what: &str, notes: &mut Vec<String>| -> Result<Decimal> {
-        let s = scale(v, u32::from(d), r)?;
-        if s.rounded {
-            notes.push(format!("{what} rounded to fit 28 significant digits"));
-        }
-        Ok(s.value.normalize())
-    };
+    let mut figures = BTreeMap::from([(
+        "min_collateral_usd".to_owned(),
+        raw.min_collateral_usd.to_string(),
+    )]);
+    let scaled =
+        |v: U256, d: u8, r: Rounding, what: &str, notes: &mut Vec<String>| -> Result<Decimal> {
+            let s = scale(v, u32::from(d), r)?;
+            if s.rounded {
+                notes.push(format!("{what} rounded to fit 28 significant digits"));
+            }
+            Ok(s.value.normalize())
+        };
 
     for (i, p) in raw.positions.iter().enumerate() {
         let pos = &p.position;
         let n = &pos.numbers;
         let is_long = pos.flags.isLong;
         let market = raw.markets.get(&pos.addresses.market).ok_or_else(|| {
-            AdapterError::malformed("gmx-v2 reads", format!("market {} was not read", pos.addresses.market))
+            AdapterError::malformed(
+                "gmx-v2 reads",
+                format!("market {} was not read", pos.addresses.market),
+            )
         })?;
         if n.sizeInTokens.is_zero() || n.sizeInUsd.is_zero() {
             return Err(AdapterError::malformed(
                 "getAccountPositions",
-                format!("position {} has size {} USD and {} tokens", p.key, n.sizeInUsd, n.sizeInTokens),
+                format!(
+                    "position {} has size {} USD and {} tokens",
+                    p.key, n.sizeInUsd, n.sizeInTokens
+                ),
             ));
         }
         let rep = reproduce(raw, market, p, &tokens)?;
@@ -383,10 +490,24 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         // Perp.
         let mark_raw = index.price.for_pnl(is_long, false);
         let mark = usd_per_token(mark_raw, index_dec)?;
-        let amount = scaled(n.sizeInTokens, index_dec, Rounding::Up, &index_sym, &mut notes)?;
+        let amount = scaled(
+            n.sizeInTokens,
+            index_dec,
+            Rounding::Up,
+            &index_sym,
+            &mut notes,
+        )?;
         // sizeInUsd / sizeInTokens per base unit, times 10^decimals per whole token.
-        let entry = scale(math::mul_div(n.sizeInUsd, math::pow10(u32::from(index_dec)), n.sizeInTokens)?, 30, Rounding::Down)?
-            .value;
+        let entry = scale(
+            math::mul_div(
+                n.sizeInUsd,
+                math::pow10(u32::from(index_dec)),
+                n.sizeInTokens,
+            )?,
+            30,
+            Rounding::Down,
+        )?
+        .value;
         let liquidation_price = math::liquidation_price(
             &rep.inputs,
             n.sizeInTokens,
@@ -397,45 +518,109 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         .transpose()?;
         let params = &market.params;
         let side = params.side(is_long);
-        let open_interest_factor = math::apply_factor(side.state(market.tokens.divisor()).open_interest, side.open_interest_multiplier)?;
+        let open_interest_factor = math::apply_factor(
+            side.state(market.tokens.divisor()).open_interest,
+            side.open_interest_multiplier,
+        )?;
         let initial = params
             .min_collateral_factor
             .max(open_interest_factor)
             .max(params.min_collateral_factor_for_liquidation);
-        let weights = RiskWeights { initial: factor(initial)?, maintenance: factor(params.min_collateral_factor_for_liquidation)? };
+        let weights = RiskWeights {
+            initial: factor(initial)?,
+            maintenance: factor(params.min_collateral_factor_for_liquidation)?,
+        };
         let fees = &p.info.fees;
         let native = BTreeMap::from([
             ("position_key".to_owned(), format!("{:#x}", p.key)),
             ("market_token".to_owned(), market.address.to_checksum(None)),
-            ("collateral_token".to_owned(), pos.addresses.collateralToken.to_checksum(None)),
+            (
+                "collateral_token".to_owned(),
+                pos.addresses.collateralToken.to_checksum(None),
+            ),
             ("size_in_usd".to_owned(), n.sizeInUsd.to_string()),
             ("size_in_tokens".to_owned(), n.sizeInTokens.to_string()),
-            ("collateral_amount".to_owned(), n.collateralAmount.to_string()),
-            ("pending_impact_amount".to_owned(), n.pendingImpactAmount.to_string()),
+            (
+                "collateral_amount".to_owned(),
+                n.collateralAmount.to_string(),
+            ),
+            (
+                "pending_impact_amount".to_owned(),
+                n.pendingImpactAmount.to_string(),
+            ),
             ("borrowing_factor".to_owned(), n.borrowingFactor.to_string()),
-            ("funding_fee_amount_per_size".to_owned(), n.fundingFeeAmountPerSize.to_string()),
-            ("increased_at_time".to_owned(), n.increasedAtTime.to_string()),
-            ("min_collateral_factor".to_owned(), params.min_collateral_factor.to_string()),
-            ("min_collateral_factor_for_liquidation".to_owned(), params.min_collateral_factor_for_liquidation.to_string()),
-            ("min_collateral_factor_for_open_interest".to_owned(), open_interest_factor.to_string()),
+            (
+                "funding_fee_amount_per_size".to_owned(),
+                n.fundingFeeAmountPerSize.to_string(),
+            ),
+            (
+                "increased_at_time".to_owned(),
+                n.increasedAtTime.to_string(),
+            ),
+            (
+                "min_collateral_factor".to_owned(),
+                params.min_collateral_factor.to_string(),
+            ),
+            (
+                "min_collateral_factor_for_liquidation".to_owned(),
+                params.min_collateral_factor_for_liquidation.to_string(),
+            ),
+            (
+                "min_collateral_factor_for_open_interest".to_owned(),
+                open_interest_factor.to_string(),
+            ),
             ("base_pnl_usd".to_owned(), rep.pnl.to_string()),
-            ("uncapped_base_pnl_usd".to_owned(), rep.uncapped_pnl.to_string()),
+            (
+                "uncapped_base_pnl_usd".to_owned(),
+                rep.uncapped_pnl.to_string(),
+            ),
             ("price_impact_usd".to_owned(), rep.impact.to_string()),
-            ("position_fee_amount".to_owned(), rep.position_fee_amount.to_string()),
-            ("borrowing_fee_amount".to_owned(), fees.borrowing.borrowingFeeAmount.to_string()),
-            ("funding_fee_amount".to_owned(), fees.funding.fundingFeeAmount.to_string()),
-            ("total_discount_amount".to_owned(), fees.totalDiscountAmount.to_string()),
-            ("claimable_long_token_amount".to_owned(), fees.funding.claimableLongTokenAmount.to_string()),
-            ("claimable_short_token_amount".to_owned(), fees.funding.claimableShortTokenAmount.to_string()),
-            ("remaining_collateral_usd".to_owned(), rep.at_block.remaining_collateral_usd.to_string()),
-            ("required_collateral_usd".to_owned(), rep.at_block.required_usd().to_string()),
-            ("liquidation_reason".to_owned(), rep.at_block.reason.to_owned()),
+            (
+                "position_fee_amount".to_owned(),
+                rep.position_fee_amount.to_string(),
+            ),
+            (
+                "borrowing_fee_amount".to_owned(),
+                fees.borrowing.borrowingFeeAmount.to_string(),
+            ),
+            (
+                "funding_fee_amount".to_owned(),
+                fees.funding.fundingFeeAmount.to_string(),
+            ),
+            (
+                "total_discount_amount".to_owned(),
+                fees.totalDiscountAmount.to_string(),
+            ),
+            (
+                "claimable_long_token_amount".to_owned(),
+                fees.funding.claimableLongTokenAmount.to_string(),
+            ),
+            (
+                "claimable_short_token_amount".to_owned(),
+                fees.funding.claimableShortTokenAmount.to_string(),
+            ),
+            (
+                "remaining_collateral_usd".to_owned(),
+                rep.at_block.remaining_collateral_usd.to_string(),
+            ),
+            (
+                "required_collateral_usd".to_owned(),
+                rep.at_block.required_usd().to_string(),
+            ),
+            (
+                "liquidation_reason".to_owned(),
+                rep.at_block.reason.to_owned(),
+            ),
         ]);
         positions.push(Position {
             kind: PositionKind::Perp,
             side: if is_long { Side::Long } else { Side::Short },
             asset: Asset {
-                id: AssetId { chain: ctx.chain.clone(), namespace: "erc20".into(), reference: index.address.to_checksum(None) },
+                id: AssetId {
+                    chain: ctx.chain.clone(),
+                    namespace: "erc20".into(),
+                    reference: index.address.to_checksum(None),
+                },
                 symbol: index_sym.clone(),
                 decimals: index_dec,
                 risk_key: ctx.deployment.risk_key(&index_sym),
@@ -459,10 +644,23 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
 
         // The position's collateral.
         let collateral_price = usd_per_token(
-            cached_price(collateral.address, market, index.price, tokens.get(market.tokens.long)?.price, tokens.get(market.tokens.short)?.price)?.min,
+            cached_price(
+                collateral.address,
+                market,
+                index.price,
+                tokens.get(market.tokens.long)?.price,
+                tokens.get(market.tokens.short)?.price,
+            )?
+            .min,
             collateral_dec,
         )?;
-        let collateral_amount = scaled(n.collateralAmount, collateral_dec, Rounding::Down, &collateral_sym, &mut notes)?;
+        let collateral_amount = scaled(
+            n.collateralAmount,
+            collateral_dec,
+            Rounding::Down,
+            &collateral_sym,
+            &mut notes,
+        )?;
         positions.push(Position {
             kind: PositionKind::Supply,
             side: Side::Long,
@@ -480,14 +678,23 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
             value_usd: (collateral_amount * collateral_price).normalize(),
             price: price(collateral, collateral_price, ctx, now),
             counts_as_collateral: true,
-            weights: RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
+            weights: RiskWeights {
+                initial: Decimal::ONE,
+                maintenance: Decimal::ONE,
+            },
             perp: None,
             option: None,
             greeks: None,
             native: BTreeMap::from([
                 ("position_key".to_owned(), format!("{:#x}", p.key)),
-                ("collateral_of".to_owned(), format!("{side_name} {index_sym}")),
-                ("collateral_amount".to_owned(), n.collateralAmount.to_string()),
+                (
+                    "collateral_of".to_owned(),
+                    format!("{side_name} {index_sym}"),
+                ),
+                (
+                    "collateral_amount".to_owned(),
+                    n.collateralAmount.to_string(),
+                ),
             ]),
         });
 
@@ -497,24 +704,70 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
             figures.insert(format!("{label}.{k}"), v);
         };
         f("key", format!("{:#x}", p.key));
-        f("side", format!("{side_name} {index_sym} with {collateral_sym}"));
-        f("reproduced.remaining_collateral_usd", rep.at_block.remaining_collateral_usd.to_string());
-        f("reproduced.required_collateral_usd", rep.at_block.required_usd().to_string());
-        f("reproduced.liquidatable", rep.at_block.liquidatable.to_string());
-        f("reproduced.stored_state.remaining_collateral_usd", rep.stored.remaining_collateral_usd.to_string());
-        f("reproduced.stored_state.borrowing_fee_amount", rep.stored_borrowing_amount.to_string());
-        f("reproduced.stored_state.funding_fee_amount", rep.stored_funding_amount.to_string());
-        f("reported.remaining_collateral_usd", p.figures.remainingCollateralUsd.to_string());
-        f("reported.min_collateral_usd", p.figures.minCollateralUsd.to_string());
-        f("reported.min_collateral_usd_for_leverage", p.figures.minCollateralUsdForLeverage.to_string());
+        f(
+            "side",
+            format!("{side_name} {index_sym} with {collateral_sym}"),
+        );
+        f(
+            "reproduced.remaining_collateral_usd",
+            rep.at_block.remaining_collateral_usd.to_string(),
+        );
+        f(
+            "reproduced.required_collateral_usd",
+            rep.at_block.required_usd().to_string(),
+        );
+        f(
+            "reproduced.liquidatable",
+            rep.at_block.liquidatable.to_string(),
+        );
+        f(
+            "reproduced.stored_state.remaining_collateral_usd",
+            rep.stored.remaining_collateral_usd.to_string(),
+        );
+        f(
+            "reproduced.stored_state.borrowing_fee_amount",
+            rep.stored_borrowing_amount.to_string(),
+        );
+        f(
+            "reproduced.stored_state.funding_fee_amount",
+            rep.stored_funding_amount.to_string(),
+        );
+        f(
+            "reported.remaining_collateral_usd",
+            p.figures.remainingCollateralUsd.to_string(),
+        );
+        f(
+            "reported.min_collateral_usd",
+            p.figures.minCollateralUsd.to_string(),
+        );
+        f(
+            "reported.min_collateral_usd_for_leverage",
+            p.figures.minCollateralUsdForLeverage.to_string(),
+        );
         f("reported.liquidatable", p.liquidatable.to_string());
         f("reported.reason", p.reason.clone());
-        f("reported.at_block.remaining_collateral_usd", rep.reported_at_block.remaining_collateral_usd.to_string());
-        f("reported.pending_borrowing_fee_amount", fees.borrowing.borrowingFeeAmount.to_string());
-        f("reported.pending_funding_fee_amount", fees.funding.fundingFeeAmount.to_string());
-        f("reported.total_cost_amount", fees.totalCostAmount.to_string());
+        f(
+            "reported.at_block.remaining_collateral_usd",
+            rep.reported_at_block.remaining_collateral_usd.to_string(),
+        );
+        f(
+            "reported.pending_borrowing_fee_amount",
+            fees.borrowing.borrowingFeeAmount.to_string(),
+        );
+        f(
+            "reported.pending_funding_fee_amount",
+            fees.funding.fundingFeeAmount.to_string(),
+        );
+        f(
+            "reported.total_cost_amount",
+            fees.totalCostAmount.to_string(),
+        );
         f("reported.base_pnl_usd", p.info.basePnlUsd.to_string());
-        mismatches.extend(rep.mismatches.into_iter().map(|m| format!("{side_name} {index_sym} ({:#x}): {m}", p.key)));
+        mismatches.extend(
+            rep.mismatches
+                .into_iter()
+                .map(|m| format!("{side_name} {index_sym} ({:#x}): {m}", p.key)),
+        );
     }
 
     let mut native_health = NativeHealth::new(METRIC, reproduced, Some(reported));
@@ -527,14 +780,21 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
     };
     let mut warnings: Vec<Warning> = notes
         .into_iter()
-        .map(|message| Warning { scope: scope.clone(), kind: WarningKind::AmountRounded, message })
+        .map(|message| Warning {
+            scope: scope.clone(),
+            kind: WarningKind::AmountRounded,
+            message,
+        })
         .collect();
     if !mismatches.is_empty() {
         native_health.agrees = Some(false);
         warnings.push(Warning {
             scope,
             kind: WarningKind::NativeHealthMismatch,
-            message: format!("GMX's Reader disagrees with the reproduction: {}", mismatches.join("; ")),
+            message: format!(
+                "GMX's Reader disagrees with the reproduction: {}",
+                mismatches.join("; ")
+            ),
         });
     }
 

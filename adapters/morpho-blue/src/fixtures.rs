@@ -157,7 +157,7 @@ impl FixtureMorpho {
         slope: U256,
     ) -> Result<Self, FixtureError> {
         let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().connect_http(url).erased();
+        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
         let from = chain.accounts()[0];
         let morpho = MorphoFixture::deploy_builder(provider.clone(), from)
             .from(from)

@@ -22,9 +22,14 @@ fn mainnet_gmx_deployment_builds() {
             market: MarketId(d["market"].as_str().unwrap().to_owned()),
             params: params.clone(),
         };
-        GmxV2Factory.build(&spec).unwrap_or_else(|e| panic!("gmx-v2 deployment: {e}"));
+        GmxV2Factory
+            .build(&spec)
+            .unwrap_or_else(|e| panic!("gmx-v2 deployment: {e}"));
         // The Reader is paired with the ABI these bindings implement.
-        assert_eq!(params["reader"], "0x470fbC46bcC0f16532691Df360A07d8Bf5ee0789");
+        assert_eq!(
+            params["reader"],
+            "0x470fbC46bcC0f16532691Df360A07d8Bf5ee0789"
+        );
         assert_eq!(params["reader_abi"], "2025-11");
         found += 1;
     }

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 use alloy::{primitives::Bytes, sol_types::SolCall};
 use serde_json::Value;
-use unimargin_gmx_v2::{bindings::aggregator::AggregatorV3Interface, math, normalize::usd_per_token};
+use unimargin_gmx_v2::{
+    bindings::aggregator::AggregatorV3Interface, math, normalize::usd_per_token,
+};
 
 use super::*;
 
@@ -43,7 +45,11 @@ fn the_recorded_eth_usd_round_prices_weth_like_the_snapshot() {
         .filter_map(|b| AggregatorV3Interface::latestRoundDataCall::abi_decode_returns(&b).ok())
         .filter(|r| r.roundId == r.answeredInRound && r.startedAt == r.updatedAt)
         .collect();
-    assert_eq!(rounds.len(), 1, "one Chainlink round among the recorded results");
+    assert_eq!(
+        rounds.len(),
+        1,
+        "one Chainlink round among the recorded results"
+    );
     let round = &rounds[0];
     assert_eq!(round.roundId.to::<u128>() >> 64, 1, "phase 1");
     // ETH/USD, 8 decimals: 312_556_000_000 = 3,125.56.

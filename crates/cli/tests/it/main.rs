@@ -1,5 +1,7 @@
 //! End to end: the `unimargin` binary as a user runs it.
 
+mod round_trips;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
