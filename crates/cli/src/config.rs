@@ -23,7 +23,9 @@ use unimargin_sdk::{
     evm::{EvmClient, EvmSettings},
     venue::{RateBudget, RetryPolicy, VenueClient, VenueClock, VenueSettings},
 };
-use unimargin_server::{AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings};
+use unimargin_server::{
+    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, StreamSettings,
+};
 
 /// Environment variables of the project that are not configuration keys.
 const NON_CONFIG_ENV: &[&str] = &["CONFIG", "REDIS_URL", "ANVIL", "TOOLS_DIR", "PROTOCOL_ABIS", "REDIS_SERVER", "LOG", "TEST_VECTORS"];
@@ -48,6 +50,44 @@ pub(crate) struct Config {
     pub(crate) deployments: Vec<DeploymentConfig>,
     #[serde(default)]
     pub(crate) attestation: AttestationConfig,
+    #[serde(default)]
+    pub(crate) stream: StreamConfig,
+    #[serde(default)]
+    pub(crate) auth: crate::auth::AuthConfig,
+}
+
+/// `[stream]`: Server-Sent Events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct StreamConfig {
+    /// How often a stream's poller re-reads its profile.
+    pub(crate) poll_interval_ms: u64,
+    /// Health levels whose crossing raises a `health_alert`, as decimal strings (`"1.2"`).
+    pub(crate) alert_thresholds: Vec<String>,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        let defaults = StreamSettings::default();
+        Self {
+            poll_interval_ms: u64::try_from(defaults.poll_interval.as_millis()).unwrap_or(2_000),
+            alert_thresholds: defaults.alert_thresholds.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+impl StreamConfig {
+    pub(crate) fn settings(&self) -> anyhow::Result<StreamSettings> {
+        if self.poll_interval_ms < 100 {
+            bail!("stream.poll_interval_ms must be at least 100");
+        }
+        let alert_thresholds = self
+            .alert_thresholds
+            .iter()
+            .map(|t| t.parse().map_err(|_| anyhow!("stream.alert_thresholds: `{t}` is not a decimal number")))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(StreamSettings { poll_interval: Duration::from_millis(self.poll_interval_ms), alert_thresholds })
+    }
 }
 
 /// `[attestation]`: EIP-712 signed profiles (`?signed=true`).
@@ -417,6 +457,7 @@ impl Config {
                 bind: self.server.bind,
                 body_limit_bytes: self.server.body_limit_bytes,
                 request_timeout: Duration::from_millis(self.server.request_timeout_ms),
+                stream: self.stream.settings()?,
             },
         })
     }

@@ -60,6 +60,17 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
         };
         state.attestor = Some(std::sync::Arc::new(unimargin_server::Attestor::random(settings)));
     }
+    let tenancy = config.tenancy()?;
+    // With `[auth] enabled`, the demo makes a key for tenant `demo` and prints it.
+    let key = match tenancy.mode {
+        unimargin_server::AuthMode::Required => {
+            let key = unimargin_server::auth::ApiKey::generate("demo")?;
+            tenancy.store.insert_key(&key.record).await.context("storing the demo key")?;
+            Some(key.secret)
+        }
+        unimargin_server::AuthMode::Disabled => None,
+    };
+    let auth_header = key.as_deref().map(|k| format!(" -H 'authorization: Bearer {k}'")).unwrap_or_default();
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let caip10 = format!("eip155:{}:{owner}", chain.chain_id());
@@ -71,16 +82,17 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
          seeded     10 WETH + 0.5 WBTC collateral, 5,000 USDC supplied (not collateral),\n\
          \x20          12,000 USDC + 3,000 DAI borrowed on Aave v3 (fixture market)\n\
          expected   Aave health factor 3.220128805152206088\n\n\
-         curl -s -X POST {base}/v1/profiles -H 'content-type: application/json' -d '{{\"accounts\":[\"anvil:{owner}\"]}}'\n\
-         curl -s {base}/v1/accounts/{caip10}/profile\n\
-         curl -s {base}/v1/protocols\n\
+         curl -s -X POST {base}/v1/profiles{auth_header} -H 'content-type: application/json' -d '{{\"accounts\":[\"anvil:{owner}\"]}}'\n\
+         curl -s{auth_header} {base}/v1/accounts/{caip10}/profile\n\
+         curl -s{auth_header} {base}/v1/protocols\n\
          curl -s {base}/openapi.json\n\n\
          Stop anvil (kill {pid}) and the next profile answers 502 with coverage.complete = false.\n\
          Ctrl-C to stop.",
         url = chain.url(),
         pid = chain.pid().unwrap_or(0),
     );
-    unimargin_server::serve(listener, state, crate::shutdown_signal()).await?;
+    let app = unimargin_server::router_with(state, tenancy);
+    unimargin_server::serve_router(listener, app, crate::shutdown_signal()).await?;
     drop(chain);
     Ok(())
 }

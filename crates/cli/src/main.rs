@@ -8,8 +8,11 @@
 //! This is the only crate that knows every adapter (see `protocols.rs`) and the only one that
 //! uses `anyhow`.
 
+mod auth;
 mod config;
 mod demo;
+mod keys;
+mod output;
 mod protocols;
 
 use std::path::PathBuf;
@@ -43,6 +46,22 @@ enum Command {
         /// Configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: output::Format,
+    },
+    /// Print a one-line summary of the accounts' profile whenever a covered chain advances and
+    /// the profile changed (Ctrl-C to stop).
+    Watch {
+        /// Accounts to profile together.
+        #[arg(required = true)]
+        accounts: Vec<String>,
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// How often to look for a new block, in milliseconds.
+        #[arg(long, default_value_t = 2_000)]
+        interval_ms: u64,
     },
     /// Start a local demo network with Aave v3 fixtures and a seeded owner, and serve the API.
     Demo {
@@ -52,6 +71,14 @@ enum Command {
         /// Address of the API.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
+    },
+    /// Manage API keys (`create --tenant <t>`, `list`, `revoke <id>`) in the configured store.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+        /// Configuration file.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
     },
     /// Write the JSON Schemas into a directory, or check them for drift.
     Schemas {
@@ -79,24 +106,74 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let (config, path) = Config::load(config.as_deref())?;
             let state = config.runtime(protocols::registry()).await?;
+            let tenancy = config.tenancy()?;
             let listener = tokio::net::TcpListener::bind(state.settings.bind)
                 .await
                 .with_context(|| format!("binding {}", state.settings.bind))?;
-            tracing::info!(config = %path.display(), addr = %listener.local_addr()?, "serving");
-            unimargin_server::serve(listener, state, shutdown_signal()).await?;
+            tracing::info!(
+                config = %path.display(),
+                addr = %listener.local_addr()?,
+                auth = ?tenancy.mode,
+                key_store = tenancy.store.backend(),
+                "serving"
+            );
+            let app = unimargin_server::router_with(state, tenancy);
+            unimargin_server::serve_router(listener, app, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Profile { accounts, config } => {
+        Command::Profile { accounts, config, format } => {
             let (config, _) = Config::load(config.as_deref())?;
             let state = config.runtime(protocols::registry()).await?;
             let accounts = state.profiler.parse_accounts(&accounts).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // Progress on stderr, so stdout stays the profile alone.
+            let started = std::time::Instant::now();
+            eprintln!("reading {} account(s)…", accounts.len());
             let profile = state.profiler.profile(accounts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}", serde_json::to_string_pretty(&profile)?);
+            eprintln!(
+                "read {} protocol market(s) on {} chain(s) in {} ms",
+                profile.coverage.protocols_read,
+                profile.coverage.chains.len(),
+                started.elapsed().as_millis()
+            );
+            print!("{}", output::render(&profile, format)?);
+            if format == output::Format::Json {
+                println!();
+            }
             if !profile.coverage.complete {
                 eprintln!("coverage incomplete: {} failure(s)", profile.coverage.failures.len());
                 std::process::exit(2);
             }
             Ok(())
+        }
+        Command::Watch { accounts, config, interval_ms } => {
+            let (config, _) = Config::load(config.as_deref())?;
+            let state = config.runtime(protocols::registry()).await?;
+            let accounts = state.profiler.parse_accounts(&accounts).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let watch = async {
+                let mut last: Option<String> = None;
+                loop {
+                    let profile =
+                        state.profiler.profile(accounts.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    // The summary without its clock: print only when the block or the numbers moved.
+                    let line = output::summary(&profile);
+                    let key = line.split_once(' ').map_or(line.as_str(), |(_, rest)| rest).to_owned();
+                    if last.as_deref() != Some(key.as_str()) {
+                        println!("{line}");
+                        last = Some(key);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(interval_ms.max(100))).await;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), anyhow::Error>(())
+            };
+            tokio::select! {
+                result = watch => result,
+                () = shutdown_signal() => Ok(()),
+            }
+        }
+        Command::Keys { command, config } => {
+            let (config, _) = Config::load(config.as_deref())?;
+            keys::run(&config, command).await
         }
         Command::Demo { config, bind } => demo::run(config.as_deref(), bind).await,
         Command::Schemas { dir, check } => {

@@ -14,5 +14,6 @@ pub(crate) fn registry() -> AdapterRegistry {
     registry.register(unimargin_derive::DeriveFactory);
     registry.register(unimargin_drift::DriftFactory);
     registry.register(unimargin_kamino::KaminoFactory);
+    registry.register(unimargin_gmx_v2::GmxV2Factory);
     registry
 }

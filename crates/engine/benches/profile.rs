@@ -20,15 +20,29 @@ fn settings() -> EngineSettings {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/risk.toml");
     let text = std::fs::read_to_string(path).expect("config/risk.toml");
     let model: RiskModel = toml::from_str(&text).expect("risk.toml parses");
-    EngineSettings { model, ..EngineSettings::default() }
+    EngineSettings {
+        model,
+        ..EngineSettings::default()
+    }
 }
 
-fn position(kind: PositionKind, side: Side, symbol: &str, group: &str, amount: Decimal, usd: Decimal) -> Position {
+fn position(
+    kind: PositionKind,
+    side: Side,
+    symbol: &str,
+    group: &str,
+    amount: Decimal,
+    usd: Decimal,
+) -> Position {
     Position {
         kind,
         side,
         asset: Asset {
-            id: AssetId { chain: ChainId::evm(1), namespace: "erc20".into(), reference: format!("0x{symbol}") },
+            id: AssetId {
+                chain: ChainId::evm(1),
+                namespace: "erc20".into(),
+                reference: format!("0x{symbol}"),
+            },
             symbol: symbol.into(),
             decimals: 18,
             risk_key: group.into(),
@@ -36,16 +50,29 @@ fn position(kind: PositionKind, side: Side, symbol: &str, group: &str, amount: D
         amount,
         price: Price {
             usd,
-            source: PriceSource { oracle: "bench".into(), address: None, feed: None },
+            source: PriceSource {
+                oracle: "bench".into(),
+                address: None,
+                feed: None,
+            },
             updated_at: None,
             age_seconds: Some(30),
         },
         value_usd: amount * usd,
         counts_as_collateral: kind == PositionKind::Supply,
         weights: match kind {
-            PositionKind::Supply => RiskWeights { initial: Decimal::new(75, 2), maintenance: Decimal::new(80, 2) },
-            PositionKind::Debt => RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
-            _ => RiskWeights { initial: Decimal::new(10, 2), maintenance: Decimal::new(5, 2) },
+            PositionKind::Supply => RiskWeights {
+                initial: Decimal::new(75, 2),
+                maintenance: Decimal::new(80, 2),
+            },
+            PositionKind::Debt => RiskWeights {
+                initial: Decimal::ONE,
+                maintenance: Decimal::ONE,
+            },
+            _ => RiskWeights {
+                initial: Decimal::new(10, 2),
+                maintenance: Decimal::new(5, 2),
+            },
         },
         perp: None,
         option: None,
@@ -88,10 +115,21 @@ fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
             let usd = Decimal::from(usd);
             let amount = Decimal::new(1000 + (i as i64) * 37, 2) * Decimal::from(1 + m % 3);
             let p = if with_options && m == 0 && i < 4 {
-                let mut p = position(PositionKind::Option, if i % 2 == 0 { Side::Long } else { Side::Short }, "ETH", "ETH", Decimal::from(2), Decimal::from(120));
+                let mut p = position(
+                    PositionKind::Option,
+                    if i % 2 == 0 { Side::Long } else { Side::Short },
+                    "ETH",
+                    "ETH",
+                    Decimal::from(2),
+                    Decimal::from(120),
+                );
                 p.option = Some(OptionDetails {
                     instrument: format!("ETH-{i}"),
-                    kind: if i < 2 { OptionKind::Call } else { OptionKind::Put },
+                    kind: if i < 2 {
+                        OptionKind::Call
+                    } else {
+                        OptionKind::Put
+                    },
                     strike: Decimal::from(1800 + 100 * i as i64),
                     expiry: EXPIRY,
                     implied_vol: Some(Decimal::new(70, 2)),
@@ -100,7 +138,14 @@ fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
                 p
             } else if protocol == "drift" && i % 2 == 1 {
                 let side = if i % 4 == 1 { Side::Long } else { Side::Short };
-                let mut p = position(PositionKind::Perp, side, symbol, group, amount / Decimal::from(10), usd);
+                let mut p = position(
+                    PositionKind::Perp,
+                    side,
+                    symbol,
+                    group,
+                    amount / Decimal::from(10),
+                    usd,
+                );
                 p.perp = Some(PerpDetails {
                     market: format!("{symbol}-PERP"),
                     entry_price: usd,
@@ -110,7 +155,14 @@ fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
                 });
                 p
             } else if i % 3 == 2 {
-                position(PositionKind::Debt, Side::Short, symbol, group, amount / Decimal::from(4), usd)
+                position(
+                    PositionKind::Debt,
+                    Side::Short,
+                    symbol,
+                    group,
+                    amount / Decimal::from(4),
+                    usd,
+                )
             } else {
                 position(PositionKind::Supply, Side::Long, symbol, group, amount, usd)
             };
@@ -119,7 +171,11 @@ fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
         snapshots.push(ProtocolSnapshot {
             provenance: Provenance {
                 chain: ChainId::evm(1),
-                read_point: ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 },
+                read_point: ReadPoint::Block {
+                    number: 100,
+                    hash: "0xabc".into(),
+                    timestamp: 1_700_000_000,
+                },
                 protocol: ProtocolId::new(protocol).expect("protocol id"),
                 market: MarketId(format!("m{m}")),
                 account: ACCOUNT.parse().expect("account"),
@@ -135,11 +191,18 @@ fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
         accounts: vec![ACCOUNT.parse().expect("account")],
         expected: BTreeMap::from([(
             ChainId::evm(1),
-            snapshots.iter().map(|s| format!("{}/{}", s.provenance.protocol, s.provenance.market)).collect(),
+            snapshots
+                .iter()
+                .map(|s| format!("{}/{}", s.provenance.protocol, s.provenance.market))
+                .collect(),
         )]),
         read_points: BTreeMap::from([(
             ChainId::evm(1),
-            Some(ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 }),
+            Some(ReadPoint::Block {
+                number: 100,
+                hash: "0xabc".into(),
+                timestamp: 1_700_000_000,
+            }),
         )]),
         snapshots,
         failures: vec![],
@@ -159,15 +222,27 @@ fn bench(c: &mut Criterion) {
         probe.risk.options.len()
     );
     c.bench_function("profile/100_positions_full_grid", |b| {
-        b.iter_batched(|| small.clone(), |input| black_box(compute_profile(input, &settings)), criterion::BatchSize::SmallInput)
+        b.iter_batched(
+            || small.clone(),
+            |input| black_box(compute_profile(input, &settings)),
+            criterion::BatchSize::SmallInput,
+        )
     });
     let linear = portfolio_with(100, false);
     c.bench_function("profile/100_positions_full_grid_no_options", |b| {
-        b.iter_batched(|| linear.clone(), |input| black_box(compute_profile(input, &settings)), criterion::BatchSize::SmallInput)
+        b.iter_batched(
+            || linear.clone(),
+            |input| black_box(compute_profile(input, &settings)),
+            criterion::BatchSize::SmallInput,
+        )
     });
     let large = portfolio(10_000);
     c.bench_function("profile/10000_positions", |b| {
-        b.iter_batched(|| large.clone(), |input| black_box(compute_profile(input, &settings)), criterion::BatchSize::LargeInput)
+        b.iter_batched(
+            || large.clone(),
+            |input| black_box(compute_profile(input, &settings)),
+            criterion::BatchSize::LargeInput,
+        )
     });
 
     let mut sweep = c.benchmark_group("scaling/positions");
@@ -175,7 +250,11 @@ fn bench(c: &mut Criterion) {
         let input = portfolio(n);
         sweep.throughput(Throughput::Elements(n as u64));
         sweep.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, input| {
-            b.iter_batched(|| input.clone(), |input| black_box(compute_profile(input, &settings)), criterion::BatchSize::LargeInput)
+            b.iter_batched(
+                || input.clone(),
+                |input| black_box(compute_profile(input, &settings)),
+                criterion::BatchSize::LargeInput,
+            )
         });
     }
     sweep.finish();
@@ -185,13 +264,23 @@ fn bench(c: &mut Criterion) {
     for extra in [0usize, 2, 4, 8] {
         let mut s = settings.clone();
         for g in 0..extra {
-            s.model.groups.insert(format!("G{g}"), s.model.groups["ETH"].clone());
+            s.model
+                .groups
+                .insert(format!("G{g}"), s.model.groups["ETH"].clone());
         }
         let scenarios = compute_profile(small.clone(), &s).risk.scenarios.len();
         groups.throughput(Throughput::Elements(scenarios as u64));
-        groups.bench_with_input(BenchmarkId::new("scenarios", scenarios), &small, |b, input| {
-            b.iter_batched(|| input.clone(), |input| black_box(compute_profile(input, &s)), criterion::BatchSize::SmallInput)
-        });
+        groups.bench_with_input(
+            BenchmarkId::new("scenarios", scenarios),
+            &small,
+            |b, input| {
+                b.iter_batched(
+                    || input.clone(),
+                    |input| black_box(compute_profile(input, &s)),
+                    criterion::BatchSize::SmallInput,
+                )
+            },
+        );
     }
     groups.finish();
 }

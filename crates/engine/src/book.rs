@@ -13,15 +13,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use unimargin_schema::{
-    AssetPrice, OptionKind, Position, PositionKind, ProtocolSnapshot, Side, Totals, VolatilityRegime,
+    AssetPrice, OptionKind, Position, PositionKind, ProtocolSnapshot, Side, Totals,
+    VolatilityRegime,
 };
 
 use crate::{
     fixed,
     model::RiskModel,
     options,
-    pricing::Valuation,
     prices::{self, Chosen, Quote},
+    pricing::Valuation,
 };
 
 /// Decimal places kept by the aggregates the grid multiplies (1e-8 USD), rounded against the
@@ -172,14 +173,23 @@ impl OptionLeg {
             years: (self.input.years - years_passed).max(0.0),
             ..self.input
         };
-        let change = (crate::pricing::black76(input).price - self.base.price) * self.amount_f64 * 1e8;
-        let change = if change.is_finite() { change.round() as i128 } else { 0 };
+        let change =
+            (crate::pricing::black76(input).price - self.base.price) * self.amount_f64 * 1e8;
+        let change = if change.is_finite() {
+            change.round() as i128
+        } else {
+            0
+        };
         (self.value_fixed + change).max(0)
     }
 
     /// +1 for bought options, −1 for written ones.
     pub(crate) fn sign(&self) -> Decimal {
-        if self.side == Side::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE }
+        if self.side == Side::Long {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        }
     }
 }
 
@@ -207,11 +217,17 @@ pub(crate) struct Book {
 
 /// `protocol/market@account`, the label the risk section uses for a market.
 pub(crate) fn market_label(s: &ProtocolSnapshot) -> String {
-    format!("{}/{}@{}", s.provenance.protocol, s.provenance.market, s.provenance.account)
+    format!(
+        "{}/{}@{}",
+        s.provenance.protocol, s.provenance.market, s.provenance.account
+    )
 }
 
 fn quote_label(s: &ProtocolSnapshot) -> String {
-    format!("{}/{}@{}", s.provenance.protocol, s.provenance.market, s.provenance.chain)
+    format!(
+        "{}/{}@{}",
+        s.provenance.protocol, s.provenance.market, s.provenance.chain
+    )
 }
 
 /// `max(0, equity − excess)` when there is something to liquidate, else 0: the equity a market
@@ -249,7 +265,9 @@ impl<'m> Builder<'m> {
         let config = self.model.group(name);
         let volatility = config.volatility.get(self.regime);
         let reference_volatility = self.model.grid.reference_volatility.max(Decimal::new(1, 4));
-        let scale = (volatility / reference_volatility).max(Decimal::ONE).round_dp(6);
+        let scale = (volatility / reference_volatility)
+            .max(Decimal::ONE)
+            .round_dp(6);
         self.groups.push(GroupState {
             name: name.to_owned(),
             numeraire: config.numeraire,
@@ -261,7 +279,8 @@ impl<'m> Builder<'m> {
             long_usd: Decimal::ZERO,
             short_usd: Decimal::ZERO,
         });
-        self.group_index.insert(name.to_owned(), self.groups.len() - 1);
+        self.group_index
+            .insert(name.to_owned(), self.groups.len() - 1);
         self.groups.len() - 1
     }
 
@@ -269,7 +288,11 @@ impl<'m> Builder<'m> {
         if let Some(i) = self.peg_index.get(name) {
             return *i;
         }
-        self.pegs.push(PegState { name: name.to_owned(), depeg, present: false });
+        self.pegs.push(PegState {
+            name: name.to_owned(),
+            depeg,
+            present: false,
+        });
         self.peg_index.insert(name.to_owned(), self.pegs.len() - 1);
         self.pegs.len() - 1
     }
@@ -285,10 +308,16 @@ impl<'m> Builder<'m> {
         let configured = self.model.pegs.iter().find(|(_, p)| {
             p.group == risk_key && p.symbols.iter().any(|s| s.eq_ignore_ascii_case(&symbol))
         });
-        let reference = config.reference.clone().unwrap_or_else(|| risk_key.to_owned());
+        let reference = config
+            .reference
+            .clone()
+            .unwrap_or_else(|| risk_key.to_owned());
         let peg = match configured {
             Some((name, p)) => Some(self.peg(name, p.depeg)),
-            None if config.numeraire && config.default_depeg > Decimal::ZERO && !symbol.eq_ignore_ascii_case(&reference) => {
+            None if config.numeraire
+                && config.default_depeg > Decimal::ZERO
+                && !symbol.eq_ignore_ascii_case(&reference) =>
+            {
                 Some(self.peg(&format!("{risk_key}:other"), config.default_depeg))
             }
             None => None,
@@ -307,7 +336,13 @@ impl<'m> Builder<'m> {
             peg,
             quotes: Vec::new(),
             last_quote: None,
-            price: Chosen { reference: Decimal::ZERO, long: Decimal::ZERO, short: Decimal::ZERO, diverged: false, age: None },
+            price: Chosen {
+                reference: Decimal::ZERO,
+                long: Decimal::ZERO,
+                short: Decimal::ZERO,
+                diverged: false,
+                age: None,
+            },
             spot_long: Decimal::ZERO,
             spot_short: Decimal::ZERO,
             perp_long: Decimal::ZERO,
@@ -323,7 +358,11 @@ impl<'m> Builder<'m> {
 }
 
 /// Builds the book from the counted snapshots and their totals.
-pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel, as_of: DateTime<Utc>) -> Book {
+pub(crate) fn build(
+    markets: &[(&ProtocolSnapshot, &Totals)],
+    model: &RiskModel,
+    as_of: DateTime<Utc>,
+) -> Book {
     let mut b = Builder {
         model,
         regime: model.regime,
@@ -386,7 +425,10 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
             let bucket = match buckets.iter().position(|x| x.key == k) {
                 Some(i) => i,
                 None => {
-                    buckets.push(Bucket { key: k, ..Bucket::default() });
+                    buckets.push(Bucket {
+                        key: k,
+                        ..Bucket::default()
+                    });
                     buckets.len() - 1
                 }
             };
@@ -410,7 +452,10 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
                 }
                 (PositionKind::Perp, side) => {
                     // PnL moves with the mark: pnl(f) = pnl₀ ± notional × (f − 1).
-                    let pnl = p.perp.as_ref().map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+                    let pnl = p
+                        .perp
+                        .as_ref()
+                        .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
                     if side == Side::Long {
                         key.perp_long += p.amount;
                         x.a_long += v;
@@ -450,11 +495,21 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
         let (maintenance_requirement, initial_requirement) = own_requirement(totals);
         out_markets.push(MarketBook {
             label,
-            penalty: model.liquidation.penalty(snapshot.provenance.protocol.as_str()),
+            penalty: model
+                .liquidation
+                .penalty(snapshot.provenance.protocol.as_str()),
             constant_now: floor(constant),
-            constant_now_fixed: fixed::to_fixed(floor(constant), fixed::MONEY, RoundingStrategy::ToNegativeInfinity),
-            constant_fixed: fixed::to_fixed(floor(constant - funding), fixed::MONEY, RoundingStrategy::ToNegativeInfinity)
-                .saturating_mul(fixed::ONE),
+            constant_now_fixed: fixed::to_fixed(
+                floor(constant),
+                fixed::MONEY,
+                RoundingStrategy::ToNegativeInfinity,
+            ),
+            constant_fixed: fixed::to_fixed(
+                floor(constant - funding),
+                fixed::MONEY,
+                RoundingStrategy::ToNegativeInfinity,
+            )
+            .saturating_mul(fixed::ONE),
             fixed: buckets.iter().map(|b| b.fixed).collect(),
             buckets,
             options: Vec::new(),
@@ -469,7 +524,13 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
     let mut price_records = Vec::with_capacity(b.keys.len());
     for key in &mut b.keys {
         let group = &b.groups[key.group].name;
-        let (chosen, record) = prices::choose(&key.key, group, &key.symbol, std::mem::take(&mut key.quotes), band);
+        let (chosen, record) = prices::choose(
+            &key.key,
+            group,
+            &key.symbol,
+            std::mem::take(&mut key.quotes),
+            band,
+        );
         key.price = chosen;
         if !record.quotes.is_empty() {
             price_records.push(record);
@@ -482,7 +543,11 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
     let mut option_legs = Vec::with_capacity(legs.len());
     for (m, k, p) in legs {
         let group = b.keys[k].group;
-        let underlying = options::underlying_price(p, &b.keys[k], b.groups[group].reference_key.map(|r| &b.keys[r]));
+        let underlying = options::underlying_price(
+            p,
+            &b.keys[k],
+            b.groups[group].reference_key.map(|r| &b.keys[r]),
+        );
         let volatility = b.groups[group].volatility;
         match underlying.and_then(|u| options::leg(p, m, k, group, u, volatility, model, as_of)) {
             Some(leg) => {
@@ -492,7 +557,9 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
             }
             None => unpriced.push((
                 out_markets[m].label.clone(),
-                p.option.as_ref().map_or_else(|| p.asset.symbol.clone(), |o| o.instrument.clone()),
+                p.option
+                    .as_ref()
+                    .map_or_else(|| p.asset.symbol.clone(), |o| o.instrument.clone()),
             )),
         }
     }
@@ -504,7 +571,10 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
     for (snapshot, _) in markets {
         for p in &snapshot.positions {
             if p.kind == PositionKind::Perp {
-                equity += p.perp.as_ref().map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+                equity += p
+                    .perp
+                    .as_ref()
+                    .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
             }
         }
     }
@@ -515,18 +585,26 @@ pub(crate) fn build(markets: &[(&ProtocolSnapshot, &Totals)], model: &RiskModel,
         equity += (key.spot_long - key.spot_short) * price.reference;
         liabilities += (key.spot_short + key.perp_long + key.perp_short) * price.reference;
         key.pnl_slope = floor(long * price.long) - ceil(short * price.short);
-        key.pnl_slope_fixed = fixed::to_fixed(key.pnl_slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity);
+        key.pnl_slope_fixed = fixed::to_fixed(
+            key.pnl_slope,
+            fixed::MONEY,
+            RoundingStrategy::ToNegativeInfinity,
+        );
         key.net_usd = (long - short) * price.reference;
         key.gross_usd = (long + short) * price.reference;
         if price.diverged {
-            oracle_addon += long * (price.reference - price.long) + short * (price.short - price.reference);
+            oracle_addon +=
+                long * (price.reference - price.long) + short * (price.short - price.reference);
         }
         let g = &mut b.groups[key.group];
         g.long_usd += long * price.reference;
         g.short_usd += short * price.reference;
     }
     for leg in &option_legs {
-        let delta_usd = options::to_decimal(leg.base.delta * leg.input.underlying).unwrap_or(Decimal::ZERO) * leg.amount * leg.sign();
+        let delta_usd = options::to_decimal(leg.base.delta * leg.input.underlying)
+            .unwrap_or(Decimal::ZERO)
+            * leg.amount
+            * leg.sign();
         let key = &mut b.keys[leg.key];
         key.net_usd += delta_usd;
         key.gross_usd += leg.value;

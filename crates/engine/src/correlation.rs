@@ -74,11 +74,15 @@ impl Correlation {
     pub fn new(config: &CorrelationConfig) -> Result<Self, ModelError> {
         let n = config.groups.len();
         if config.matrix.len() != n || config.matrix.iter().any(|row| row.len() != n) {
-            return Err(ModelError::Correlation(format!("matrix must be {n} × {n}, one row per group")));
+            return Err(ModelError::Correlation(format!(
+                "matrix must be {n} × {n}, one row per group"
+            )));
         }
         for (i, g) in config.groups.iter().enumerate() {
             if config.groups[..i].contains(g) {
-                return Err(ModelError::Correlation(format!("group `{g}` is listed twice")));
+                return Err(ModelError::Correlation(format!(
+                    "group `{g}` is listed twice"
+                )));
             }
         }
         let mut rho = vec![0.0; n * n];
@@ -86,26 +90,40 @@ impl Correlation {
             for j in 0..n {
                 let v = config.matrix[i][j];
                 if v < Decimal::NEGATIVE_ONE || v > Decimal::ONE {
-                    return Err(ModelError::Correlation(format!("matrix[{i}][{j}] = {v} is outside [-1, 1]")));
+                    return Err(ModelError::Correlation(format!(
+                        "matrix[{i}][{j}] = {v} is outside [-1, 1]"
+                    )));
                 }
                 if v != config.matrix[j][i] {
-                    return Err(ModelError::Correlation(format!("matrix[{i}][{j}] ≠ matrix[{j}][{i}]")));
+                    return Err(ModelError::Correlation(format!(
+                        "matrix[{i}][{j}] ≠ matrix[{j}][{i}]"
+                    )));
                 }
                 if i == j && v != Decimal::ONE {
-                    return Err(ModelError::Correlation(format!("matrix[{i}][{i}] must be 1")));
+                    return Err(ModelError::Correlation(format!(
+                        "matrix[{i}][{i}] must be 1"
+                    )));
                 }
                 rho[i * n + j] = v.to_f64().unwrap_or(f64::NAN);
             }
         }
         if cholesky(&rho, n).is_none() {
-            return Err(ModelError::Correlation("matrix is not positive definite".into()));
+            return Err(ModelError::Correlation(
+                "matrix is not positive definite".into(),
+            ));
         }
-        Ok(Self { groups: config.groups.clone(), rho })
+        Ok(Self {
+            groups: config.groups.clone(),
+            rho,
+        })
     }
 
     /// No correlation at all.
     pub fn identity() -> Self {
-        Self { groups: Vec::new(), rho: Vec::new() }
+        Self {
+            groups: Vec::new(),
+            rho: Vec::new(),
+        }
     }
 
     /// `ρ(a, b)`: 1 on the diagonal, the configured value, or 0 for groups not both listed.
@@ -114,7 +132,10 @@ impl Correlation {
             return 1.0;
         }
         let n = self.groups.len();
-        match (self.groups.iter().position(|g| g == a), self.groups.iter().position(|g| g == b)) {
+        match (
+            self.groups.iter().position(|g| g == a),
+            self.groups.iter().position(|g| g == b),
+        ) {
             (Some(i), Some(j)) => self.rho[i * n + j],
             _ => 0.0,
         }
@@ -149,7 +170,11 @@ pub fn conditional(rho: &[f64], n: usize, given: &[(usize, f64)]) -> Option<Vec<
     let x = cholesky_solve(&l, m, &z);
     let mut out = vec![0.0; n];
     for (h, slot) in out.iter_mut().enumerate() {
-        *slot = given.iter().zip(&x).map(|((g, _), xg)| rho[h * n + g] * xg).sum();
+        *slot = given
+            .iter()
+            .zip(&x)
+            .map(|((g, _), xg)| rho[h * n + g] * xg)
+            .sum();
     }
     // Exactly the given moves for the given groups (no round-off).
     for (g, z) in given {

@@ -19,10 +19,15 @@ pub(crate) const ONE: i128 = 1_000_000_000;
 /// `d` as an integer at `scale`, rounded with `strategy` if it has more places. Values beyond the
 /// range saturate (no Unimargin amount comes near 1e20 USD).
 pub(crate) fn to_fixed(d: Decimal, scale: u32, strategy: RoundingStrategy) -> i128 {
-    let d = if d.scale() > scale { d.round_dp_with_strategy(scale, strategy) } else { d };
+    let d = if d.scale() > scale {
+        d.round_dp_with_strategy(scale, strategy)
+    } else {
+        d
+    };
     let m = d.mantissa();
     let pow = 10i128.checked_pow(scale - d.scale()).unwrap_or(i128::MAX);
-    m.checked_mul(pow).unwrap_or(if m < 0 { i128::MIN / 2 } else { i128::MAX / 2 })
+    m.checked_mul(pow)
+        .unwrap_or(if m < 0 { i128::MIN / 2 } else { i128::MAX / 2 })
 }
 
 /// A product at scale `MONEY + FACTOR` back to a `Decimal` (28 significant digits; beyond 1e11
@@ -38,5 +43,9 @@ pub(crate) fn product_to_decimal(v: i128) -> Decimal {
 
 /// Money at scale `MONEY` to a `Decimal`.
 pub(crate) fn money_to_decimal(v: i128) -> Decimal {
-    Decimal::try_from_i128_with_scale(v, MONEY).unwrap_or(if v < 0 { Decimal::MIN } else { Decimal::MAX })
+    Decimal::try_from_i128_with_scale(v, MONEY).unwrap_or(if v < 0 {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
 }

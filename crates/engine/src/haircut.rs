@@ -11,11 +11,30 @@ use rust_decimal::Decimal;
 use crate::model::{HaircutLevels, RiskModel};
 
 /// Maintenance and initial haircuts of `size_usd` of asset `symbol` whose group has `volatility`.
-pub(crate) fn haircut(model: &RiskModel, symbol: &str, volatility: Decimal, size_usd: Decimal, cap: Decimal) -> HaircutLevels {
+pub(crate) fn haircut(
+    model: &RiskModel,
+    symbol: &str,
+    volatility: Decimal,
+    size_usd: Decimal,
+    cap: Decimal,
+) -> HaircutLevels {
     let tiers = &model.haircuts.tiers;
-    let tier = tiers.iter().find(|t| volatility <= t.max_volatility).or(tiers.last());
-    let levels = tier.map_or(HaircutLevels { maintenance: Decimal::ZERO, initial: Decimal::ZERO }, |t| t.levels.get(model.regime));
-    let params = model.haircuts.assets.get(symbol).unwrap_or(&model.haircuts.default_size);
+    let tier = tiers
+        .iter()
+        .find(|t| volatility <= t.max_volatility)
+        .or(tiers.last());
+    let levels = tier.map_or(
+        HaircutLevels {
+            maintenance: Decimal::ZERO,
+            initial: Decimal::ZERO,
+        },
+        |t| t.levels.get(model.regime),
+    );
+    let params = model
+        .haircuts
+        .assets
+        .get(symbol)
+        .unwrap_or(&model.haircuts.default_size);
     let premium = if size_usd > Decimal::ZERO && params.liquidity_usd > Decimal::ZERO {
         params.imf * sqrt_up(size_usd / params.liquidity_usd)
     } else {
@@ -32,7 +51,8 @@ pub(crate) fn haircut(model: &RiskModel, symbol: &str, volatility: Decimal, size
 /// `Decimal` and costs more than the rest of the add-ons together).
 fn sqrt_up(x: Decimal) -> Decimal {
     // x at 1e-18, so its root comes out at 1e-9.
-    let scaled = crate::fixed::to_fixed(x, 18, rust_decimal::RoundingStrategy::ToPositiveInfinity).max(0);
+    let scaled =
+        crate::fixed::to_fixed(x, 18, rust_decimal::RoundingStrategy::ToPositiveInfinity).max(0);
     let root = scaled.isqrt();
     let root = if root * root < scaled { root + 1 } else { root };
     Decimal::try_from_i128_with_scale(root, 9).unwrap_or(Decimal::MAX)

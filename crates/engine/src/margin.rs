@@ -34,8 +34,19 @@ fn largest_fall(book: &Book, model: &RiskModel, key: usize) -> Decimal {
     let k = &book.keys[key];
     let g = &book.groups[k.group];
     let peg = k.peg.map_or(Decimal::ZERO, |p| book.pegs[p].depeg);
-    let moves = model.grid.moves.iter().copied().max().unwrap_or(Decimal::ZERO).max(model.grid.extreme_move);
-    let group = if g.numeraire { Decimal::ZERO } else { (moves * g.scale).min(model.grid.max_down_move) };
+    let moves = model
+        .grid
+        .moves
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Decimal::ZERO)
+        .max(model.grid.extreme_move);
+    let group = if g.numeraire {
+        Decimal::ZERO
+    } else {
+        (moves * g.scale).min(model.grid.max_down_move)
+    };
     // (1 − group)(1 − peg) is the lowest factor; the fall is its complement.
     Decimal::ONE - (Decimal::ONE - group) * (Decimal::ONE - peg)
 }
@@ -52,7 +63,13 @@ pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
         // its (marginal) concentration charge never exceed its value: the concentration charge
         // grows at most 1.5 times as fast as the haircut (d/dN [N × imf √N] = 1.5 × imf √N).
         let cap = (Decimal::ONE - largest_fall(book, model, k)) * Decimal::TWO / Decimal::from(3);
-        let h = haircut(model, &key.symbol, book.groups[key.group].volatility, size, cap);
+        let h = haircut(
+            model,
+            &key.symbol,
+            book.groups[key.group].volatility,
+            size,
+            cap,
+        );
         concentration.0 += size * h.maintenance;
         concentration.1 += size * h.initial;
     }
@@ -76,14 +93,30 @@ pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
 }
 
 /// The portfolio margin of `book` given its stress results.
-pub(crate) fn portfolio(book: &Book, stress: &Stress, model: &RiskModel, complete: bool) -> PortfolioMargin {
+pub(crate) fn portfolio(
+    book: &Book,
+    stress: &Stress,
+    model: &RiskModel,
+    complete: bool,
+) -> PortfolioMargin {
     let stress_loss = stress.worst_loss.max(Decimal::ZERO);
     let (maintenance_add_ons, initial_add_ons) = add_ons(book, model);
-    let largest = book.markets.iter().map(|m| m.maintenance_requirement).max().unwrap_or(Decimal::ZERO);
-    let largest_initial = book.markets.iter().map(|m| m.initial_requirement).max().unwrap_or(Decimal::ZERO);
+    let largest = book
+        .markets
+        .iter()
+        .map(|m| m.maintenance_requirement)
+        .max()
+        .unwrap_or(Decimal::ZERO);
+    let largest_initial = book
+        .markets
+        .iter()
+        .map(|m| m.initial_requirement)
+        .max()
+        .unwrap_or(Decimal::ZERO);
     let isolated: Decimal = book.markets.iter().map(|m| m.maintenance_requirement).sum();
     let maintenance = (stress_loss + maintenance_add_ons.total_usd).max(largest);
-    let initial = (crate::book::ceil(stress_loss * model.grid.initial_multiplier) + initial_add_ons.total_usd)
+    let initial = (crate::book::ceil(stress_loss * model.grid.initial_multiplier)
+        + initial_add_ons.total_usd)
         .max(largest_initial)
         .max(maintenance);
     let equity = book.equity;
@@ -96,7 +129,10 @@ pub(crate) fn portfolio(book: &Book, stress: &Stress, model: &RiskModel, complet
         equity_usd: equity,
         liabilities_usd: book.liabilities,
         stress_loss_usd: stress_loss,
-        worst_scenario: stress.worst.filter(|_| stress_loss > Decimal::ZERO).map(|i| stress.outcomes[i].id.clone()),
+        worst_scenario: stress
+            .worst
+            .filter(|_| stress_loss > Decimal::ZERO)
+            .map(|i| stress.outcomes[i].id.clone()),
         maintenance_add_ons,
         initial_add_ons,
         maintenance_requirement_usd: maintenance,

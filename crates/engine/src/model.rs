@@ -74,7 +74,10 @@ pub struct PriceRules {
 
 impl Default for PriceRules {
     fn default() -> Self {
-        Self { divergence_band: Decimal::new(2, 2), aliases: BTreeMap::new() }
+        Self {
+            divergence_band: Decimal::new(2, 2),
+            aliases: BTreeMap::new(),
+        }
     }
 }
 
@@ -108,7 +111,10 @@ pub struct GridConfig {
 impl Default for GridConfig {
     fn default() -> Self {
         Self {
-            moves: [3, 6, 10, 15, 25, 35].iter().map(|p| Decimal::new(*p, 2)).collect(),
+            moves: [3, 6, 10, 15, 25, 35]
+                .iter()
+                .map(|p| Decimal::new(*p, 2))
+                .collect(),
             extreme_move: Decimal::new(70, 2),
             extreme_weight: Decimal::new(35, 2),
             vol_shift: Decimal::new(30, 2),
@@ -134,7 +140,10 @@ pub struct CarryConfig {
 
 impl Default for CarryConfig {
     fn default() -> Self {
-        Self { borrow_apr: Decimal::new(30, 2), funding_apr: Decimal::ONE }
+        Self {
+            borrow_apr: Decimal::new(30, 2),
+            funding_apr: Decimal::ONE,
+        }
     }
 }
 
@@ -150,7 +159,10 @@ pub struct OptionsConfig {
 
 impl Default for OptionsConfig {
     fn default() -> Self {
-        Self { rate: Decimal::ZERO, short_option_minimum: Decimal::new(2, 2) }
+        Self {
+            rate: Decimal::ZERO,
+            short_option_minimum: Decimal::new(2, 2),
+        }
     }
 }
 
@@ -176,7 +188,10 @@ impl GroupConfig {
     fn unknown() -> Self {
         Self {
             numeraire: false,
-            volatility: ByRegime { calm: Decimal::new(120, 2), stressed: Decimal::new(180, 2) },
+            volatility: ByRegime {
+                calm: Decimal::new(120, 2),
+                stressed: Decimal::new(180, 2),
+            },
             default_depeg: Decimal::ZERO,
             reference: None,
         }
@@ -251,17 +266,38 @@ pub struct HaircutSchedule {
 impl Default for HaircutSchedule {
     fn default() -> Self {
         let levels = |cm: i64, ci: i64, sm: i64, si: i64| ByRegime {
-            calm: HaircutLevels { maintenance: Decimal::new(cm, 3), initial: Decimal::new(ci, 3) },
-            stressed: HaircutLevels { maintenance: Decimal::new(sm, 3), initial: Decimal::new(si, 3) },
+            calm: HaircutLevels {
+                maintenance: Decimal::new(cm, 3),
+                initial: Decimal::new(ci, 3),
+            },
+            stressed: HaircutLevels {
+                maintenance: Decimal::new(sm, 3),
+                initial: Decimal::new(si, 3),
+            },
         };
         Self {
             tiers: vec![
-                HaircutTier { max_volatility: Decimal::new(10, 2), levels: levels(5, 10, 10, 20) },
-                HaircutTier { max_volatility: Decimal::new(60, 2), levels: levels(10, 20, 20, 40) },
-                HaircutTier { max_volatility: Decimal::ONE, levels: levels(20, 40, 40, 80) },
-                HaircutTier { max_volatility: Decimal::new(1000, 0), levels: levels(50, 100, 100, 200) },
+                HaircutTier {
+                    max_volatility: Decimal::new(10, 2),
+                    levels: levels(5, 10, 10, 20),
+                },
+                HaircutTier {
+                    max_volatility: Decimal::new(60, 2),
+                    levels: levels(10, 20, 20, 40),
+                },
+                HaircutTier {
+                    max_volatility: Decimal::ONE,
+                    levels: levels(20, 40, 40, 80),
+                },
+                HaircutTier {
+                    max_volatility: Decimal::new(1000, 0),
+                    levels: levels(50, 100, 100, 200),
+                },
             ],
-            default_size: SizeParams { liquidity_usd: Decimal::new(1_000_000, 0), imf: Decimal::new(5, 2) },
+            default_size: SizeParams {
+                liquidity_usd: Decimal::new(1_000_000, 0),
+                imf: Decimal::new(5, 2),
+            },
             assets: BTreeMap::new(),
         }
     }
@@ -279,14 +315,20 @@ pub struct LiquidationConfig {
 
 impl Default for LiquidationConfig {
     fn default() -> Self {
-        Self { default_penalty: Decimal::new(10, 2), penalties: BTreeMap::new() }
+        Self {
+            default_penalty: Decimal::new(10, 2),
+            penalties: BTreeMap::new(),
+        }
     }
 }
 
 impl LiquidationConfig {
     /// The penalty of `protocol`.
     pub fn penalty(&self, protocol: &str) -> Decimal {
-        self.penalties.get(protocol).copied().unwrap_or(self.default_penalty)
+        self.penalties
+            .get(protocol)
+            .copied()
+            .unwrap_or(self.default_penalty)
     }
 }
 
@@ -300,7 +342,9 @@ pub struct RebalanceConfig {
 
 impl Default for RebalanceConfig {
     fn default() -> Self {
-        Self { target_health: Decimal::new(125, 2) }
+        Self {
+            target_health: Decimal::new(125, 2),
+        }
     }
 }
 
@@ -400,11 +444,21 @@ impl Default for RiskModel {
     }
 }
 
-fn check(key: impl Into<String>, v: Decimal, lo: Decimal, hi: Decimal, range: &'static str) -> Result<(), ModelError> {
+fn check(
+    key: impl Into<String>,
+    v: Decimal,
+    lo: Decimal,
+    hi: Decimal,
+    range: &'static str,
+) -> Result<(), ModelError> {
     if v >= lo && v <= hi {
         Ok(())
     } else {
-        Err(ModelError::OutOfRange { key: key.into(), value: v.to_string(), range })
+        Err(ModelError::OutOfRange {
+            key: key.into(),
+            value: v.to_string(),
+            range,
+        })
     }
 }
 
@@ -417,69 +471,234 @@ impl RiskModel {
     /// Checks ranges, the tiers, the pegs and the correlation matrix.
     pub fn validate(&self) -> Result<(), ModelError> {
         let (zero, one) = (Decimal::ZERO, Decimal::ONE);
-        check("prices.divergence_band", self.prices.divergence_band, zero, one, "[0, 1]")?;
+        check(
+            "prices.divergence_band",
+            self.prices.divergence_band,
+            zero,
+            one,
+            "[0, 1]",
+        )?;
         let g = &self.grid;
         for (i, m) in g.moves.iter().enumerate() {
             check(format!("grid.moves[{i}]"), *m, zero, one, "[0, 1]")?;
         }
-        check("grid.extreme_move", g.extreme_move, zero, Decimal::new(10, 0), "[0, 10]")?;
+        check(
+            "grid.extreme_move",
+            g.extreme_move,
+            zero,
+            Decimal::new(10, 0),
+            "[0, 10]",
+        )?;
         check("grid.extreme_weight", g.extreme_weight, zero, one, "[0, 1]")?;
-        check("grid.vol_shift", g.vol_shift, zero, Decimal::new(95, 2), "[0, 0.95]")?;
-        check("grid.reference_volatility", g.reference_volatility, Decimal::new(1, 4), Decimal::new(100, 0), "(0, 100]")?;
-        check("grid.max_down_move", g.max_down_move, zero, Decimal::new(99, 2), "[0, 0.99]")?;
-        check("grid.initial_multiplier", g.initial_multiplier, one, Decimal::new(10, 0), "[1, 10]")?;
-        check("grid.oracle_deviation", g.oracle_deviation, zero, Decimal::new(5, 1), "[0, 0.5]")?;
+        check(
+            "grid.vol_shift",
+            g.vol_shift,
+            zero,
+            Decimal::new(95, 2),
+            "[0, 0.95]",
+        )?;
+        check(
+            "grid.reference_volatility",
+            g.reference_volatility,
+            Decimal::new(1, 4),
+            Decimal::new(100, 0),
+            "(0, 100]",
+        )?;
+        check(
+            "grid.max_down_move",
+            g.max_down_move,
+            zero,
+            Decimal::new(99, 2),
+            "[0, 0.99]",
+        )?;
+        check(
+            "grid.initial_multiplier",
+            g.initial_multiplier,
+            one,
+            Decimal::new(10, 0),
+            "[1, 10]",
+        )?;
+        check(
+            "grid.oracle_deviation",
+            g.oracle_deviation,
+            zero,
+            Decimal::new(5, 1),
+            "[0, 0.5]",
+        )?;
         if g.horizon_days > 365 {
-            return Err(ModelError::OutOfRange { key: "grid.horizon_days".into(), value: g.horizon_days.to_string(), range: "[0, 365]" });
+            return Err(ModelError::OutOfRange {
+                key: "grid.horizon_days".into(),
+                value: g.horizon_days.to_string(),
+                range: "[0, 365]",
+            });
         }
-        check("carry.borrow_apr", self.carry.borrow_apr, zero, Decimal::new(100, 0), "[0, 100]")?;
-        check("carry.funding_apr", self.carry.funding_apr, zero, Decimal::new(100, 0), "[0, 100]")?;
-        check("options.rate", self.options.rate, Decimal::new(-1, 0), one, "[-1, 1]")?;
-        check("options.short_option_minimum", self.options.short_option_minimum, zero, one, "[0, 1]")?;
-        let groups = self.groups.iter().map(|(k, v)| (format!("groups.{k}"), v)).chain([("unknown_group".to_owned(), &self.unknown_group)]);
+        check(
+            "carry.borrow_apr",
+            self.carry.borrow_apr,
+            zero,
+            Decimal::new(100, 0),
+            "[0, 100]",
+        )?;
+        check(
+            "carry.funding_apr",
+            self.carry.funding_apr,
+            zero,
+            Decimal::new(100, 0),
+            "[0, 100]",
+        )?;
+        check(
+            "options.rate",
+            self.options.rate,
+            Decimal::new(-1, 0),
+            one,
+            "[-1, 1]",
+        )?;
+        check(
+            "options.short_option_minimum",
+            self.options.short_option_minimum,
+            zero,
+            one,
+            "[0, 1]",
+        )?;
+        let groups = self
+            .groups
+            .iter()
+            .map(|(k, v)| (format!("groups.{k}"), v))
+            .chain([("unknown_group".to_owned(), &self.unknown_group)]);
         for (key, group) in groups {
-            for (regime, v) in [("calm", group.volatility.calm), ("stressed", group.volatility.stressed)] {
-                check(format!("{key}.volatility.{regime}"), v, Decimal::new(1, 4), Decimal::new(100, 0), "(0, 100]")?;
+            for (regime, v) in [
+                ("calm", group.volatility.calm),
+                ("stressed", group.volatility.stressed),
+            ] {
+                check(
+                    format!("{key}.volatility.{regime}"),
+                    v,
+                    Decimal::new(1, 4),
+                    Decimal::new(100, 0),
+                    "(0, 100]",
+                )?;
             }
-            check(format!("{key}.default_depeg"), group.default_depeg, zero, Decimal::new(99, 2), "[0, 0.99]")?;
+            check(
+                format!("{key}.default_depeg"),
+                group.default_depeg,
+                zero,
+                Decimal::new(99, 2),
+                "[0, 0.99]",
+            )?;
         }
         for (name, peg) in &self.pegs {
             if !self.groups.contains_key(&peg.group) {
-                return Err(ModelError::UnknownGroup { peg: name.clone(), group: peg.group.clone() });
+                return Err(ModelError::UnknownGroup {
+                    peg: name.clone(),
+                    group: peg.group.clone(),
+                });
             }
-            check(format!("pegs.{name}.depeg"), peg.depeg, zero, Decimal::new(99, 2), "[0, 0.99]")?;
+            check(
+                format!("pegs.{name}.depeg"),
+                peg.depeg,
+                zero,
+                Decimal::new(99, 2),
+                "[0, 0.99]",
+            )?;
         }
         let h = &self.haircuts;
         if h.tiers.is_empty() {
             return Err(ModelError::Tiers("at least one tier is needed"));
         }
-        if h.tiers.windows(2).any(|w| w[0].max_volatility >= w[1].max_volatility) {
-            return Err(ModelError::Tiers("tiers must be in strictly increasing max_volatility"));
+        if h.tiers
+            .windows(2)
+            .any(|w| w[0].max_volatility >= w[1].max_volatility)
+        {
+            return Err(ModelError::Tiers(
+                "tiers must be in strictly increasing max_volatility",
+            ));
         }
         for (i, tier) in h.tiers.iter().enumerate() {
-            for (regime, l) in [("calm", tier.levels.calm), ("stressed", tier.levels.stressed)] {
+            for (regime, l) in [
+                ("calm", tier.levels.calm),
+                ("stressed", tier.levels.stressed),
+            ] {
                 let key = format!("haircuts.tiers[{i}].levels.{regime}");
-                check(format!("{key}.maintenance"), l.maintenance, zero, one, "[0, 1]")?;
-                check(format!("{key}.initial"), l.initial, l.maintenance, one, "[maintenance, 1]")?;
+                check(
+                    format!("{key}.maintenance"),
+                    l.maintenance,
+                    zero,
+                    one,
+                    "[0, 1]",
+                )?;
+                check(
+                    format!("{key}.initial"),
+                    l.initial,
+                    l.maintenance,
+                    one,
+                    "[maintenance, 1]",
+                )?;
             }
         }
-        for (key, s) in h.assets.iter().map(|(k, s)| (format!("haircuts.assets.{k}"), s)).chain([("haircuts.default_size".to_owned(), &h.default_size)]) {
-            check(format!("{key}.liquidity_usd"), s.liquidity_usd, Decimal::ONE, Decimal::MAX, "[1, ∞)")?;
+        for (key, s) in h
+            .assets
+            .iter()
+            .map(|(k, s)| (format!("haircuts.assets.{k}"), s))
+            .chain([("haircuts.default_size".to_owned(), &h.default_size)])
+        {
+            check(
+                format!("{key}.liquidity_usd"),
+                s.liquidity_usd,
+                Decimal::ONE,
+                Decimal::MAX,
+                "[1, ∞)",
+            )?;
             check(format!("{key}.imf"), s.imf, zero, one, "[0, 1]")?;
         }
-        check("liquidation.default_penalty", self.liquidation.default_penalty, zero, Decimal::new(5, 1), "[0, 0.5]")?;
+        check(
+            "liquidation.default_penalty",
+            self.liquidation.default_penalty,
+            zero,
+            Decimal::new(5, 1),
+            "[0, 0.5]",
+        )?;
         for (p, v) in &self.liquidation.penalties {
-            check(format!("liquidation.penalties.{p}"), *v, zero, Decimal::new(5, 1), "[0, 0.5]")?;
+            check(
+                format!("liquidation.penalties.{p}"),
+                *v,
+                zero,
+                Decimal::new(5, 1),
+                "[0, 0.5]",
+            )?;
         }
-        check("rebalance.target_health", self.rebalance.target_health, one, Decimal::new(100, 0), "[1, 100]")?;
+        check(
+            "rebalance.target_health",
+            self.rebalance.target_health,
+            one,
+            Decimal::new(100, 0),
+            "[1, 100]",
+        )?;
         let w = &self.score.weights;
-        for (k, v) in [("stress", w.stress), ("distance", w.distance), ("concentration", w.concentration), ("oracle", w.oracle), ("coverage", w.coverage)] {
+        for (k, v) in [
+            ("stress", w.stress),
+            ("distance", w.distance),
+            ("concentration", w.concentration),
+            ("oracle", w.oracle),
+            ("coverage", w.coverage),
+        ] {
             check(format!("score.weights.{k}"), v, zero, one, "[0, 1]")?;
         }
         let sum = w.stress + w.distance + w.concentration + w.oracle + w.coverage;
         check("score.weights (sum)", sum, one, one, "exactly 1")?;
-        check("score.full_distance", self.score.full_distance, Decimal::new(1, 4), Decimal::new(10, 0), "(0, 10]")?;
-        check("score.concentration_reference", self.score.concentration_reference, Decimal::new(1, 4), one, "(0, 1]")?;
+        check(
+            "score.full_distance",
+            self.score.full_distance,
+            Decimal::new(1, 4),
+            Decimal::new(10, 0),
+            "(0, 10]",
+        )?;
+        check(
+            "score.concentration_reference",
+            self.score.concentration_reference,
+            Decimal::new(1, 4),
+            one,
+            "(0, 1]",
+        )?;
         Correlation::new(&self.correlation).map(|_| ())
     }
 }

@@ -43,13 +43,25 @@ pub(crate) fn to_decimal(x: f64) -> Option<Decimal> {
 }
 
 /// The underlying price of an option position (see the module doc for the order).
-pub(crate) fn underlying_price(p: &Position, key: &KeyState, reference: Option<&KeyState>) -> Option<Decimal> {
+pub(crate) fn underlying_price(
+    p: &Position,
+    key: &KeyState,
+    reference: Option<&KeyState>,
+) -> Option<Decimal> {
     ["underlying_price", "index_price"]
         .iter()
-        .find_map(|k| p.native.get(*k).and_then(|s| Decimal::from_str_exact(s).ok()))
+        .find_map(|k| {
+            p.native
+                .get(*k)
+                .and_then(|s| Decimal::from_str_exact(s).ok())
+        })
         .filter(|v| *v > Decimal::ZERO)
         .or_else(|| Some(key.price.reference).filter(|v| *v > Decimal::ZERO))
-        .or_else(|| reference.map(|r| r.price.reference).filter(|v| *v > Decimal::ZERO))
+        .or_else(|| {
+            reference
+                .map(|r| r.price.reference)
+                .filter(|v| *v > Decimal::ZERO)
+        })
 }
 
 /// Builds the option leg of `p` (market `m`, underlying asset `k`, group `g`).
@@ -66,7 +78,10 @@ pub(crate) fn leg(
 ) -> Option<OptionLeg> {
     let details = p.option.as_ref()?;
     let years = (details.expiry as f64 - as_of.timestamp() as f64) / YEAR_SECS;
-    let vol = details.implied_vol.filter(|v| *v > Decimal::ZERO).unwrap_or(group_volatility);
+    let vol = details
+        .implied_vol
+        .filter(|v| *v > Decimal::ZERO)
+        .unwrap_or(group_volatility);
     let input = ModelInput {
         right: match details.kind {
             OptionKind::Call => Right::Call,
@@ -85,8 +100,14 @@ pub(crate) fn leg(
         Side::Short => Some(p.weights.maintenance),
     };
     let (value_rounding, weight_rounding) = match p.side {
-        Side::Long => (RoundingStrategy::ToNegativeInfinity, RoundingStrategy::ToNegativeInfinity),
-        Side::Short => (RoundingStrategy::ToPositiveInfinity, RoundingStrategy::ToPositiveInfinity),
+        Side::Long => (
+            RoundingStrategy::ToNegativeInfinity,
+            RoundingStrategy::ToNegativeInfinity,
+        ),
+        Side::Short => (
+            RoundingStrategy::ToPositiveInfinity,
+            RoundingStrategy::ToPositiveInfinity,
+        ),
     };
     Some(OptionLeg {
         weight_fixed: weight.map(|w| fixed::to_fixed(w, fixed::FACTOR, weight_rounding)),
@@ -113,7 +134,12 @@ pub(crate) fn position_greeks(leg: &OptionLeg) -> Greeks {
     let n = leg.amount.to_f64().unwrap_or(0.0) * if leg.side == Side::Long { 1.0 } else { -1.0 };
     let g = leg.base;
     let d = |x: f64| to_decimal(x).unwrap_or(Decimal::ZERO);
-    Greeks { delta: d(n * g.delta), gamma: d(n * g.gamma), vega: d(n * g.vega / 100.0), theta: d(n * g.theta / 365.0) }
+    Greeks {
+        delta: d(n * g.delta),
+        gamma: d(n * g.gamma),
+        vega: d(n * g.vega / 100.0),
+        theta: d(n * g.theta / 365.0),
+    }
 }
 
 /// Valuations per leg, greeks per underlying and for the portfolio.
@@ -127,7 +153,10 @@ pub(crate) fn report(
     for leg in legs {
         let greeks = position_greeks(leg);
         let underlying = group_names[leg.group].as_str();
-        let u = per.entry(underlying).or_insert_with(|| UnderlyingGreeks { underlying: underlying.to_owned(), ..UnderlyingGreeks::default() });
+        let u = per.entry(underlying).or_insert_with(|| UnderlyingGreeks {
+            underlying: underlying.to_owned(),
+            ..UnderlyingGreeks::default()
+        });
         let price = leg.underlying_usd;
         u.delta += greeks.delta;
         u.delta_usd += greeks.delta * price;

@@ -71,7 +71,11 @@ pub(crate) fn choose(
     let median = by_price.get(n.saturating_sub(1) / 2).copied();
     let low = by_price.first().map_or(Decimal::ZERO, |q| q.usd);
     let high = by_price.last().map_or(Decimal::ZERO, |q| q.usd);
-    let divergence = if low > Decimal::ZERO { ((high - low) / low).round_dp(8) } else { Decimal::ZERO };
+    let divergence = if low > Decimal::ZERO {
+        ((high - low) / low).round_dp(8)
+    } else {
+        Decimal::ZERO
+    };
     let diverged = divergence > band;
     let reference = median.map_or(Decimal::ZERO, |q| q.usd);
     let chosen = Chosen {
@@ -87,7 +91,11 @@ pub(crate) fn choose(
         symbol: symbol.to_owned(),
         usd: reference,
         chosen_from: median.map(|q| q.market.clone()).unwrap_or_default(),
-        source: median.map(|q| q.source.clone()).unwrap_or(PriceSource { oracle: String::new(), address: None, feed: None }),
+        source: median.map(|q| q.source.clone()).unwrap_or(PriceSource {
+            oracle: String::new(),
+            address: None,
+            feed: None,
+        }),
         age_seconds: chosen.age,
         low_usd: low,
         high_usd: high,
@@ -95,7 +103,12 @@ pub(crate) fn choose(
         diverged,
         quotes: quotes
             .into_iter()
-            .map(|q| PriceQuote { market: q.market, usd: q.usd, source: q.source, age_seconds: q.age })
+            .map(|q| PriceQuote {
+                market: q.market,
+                usd: q.usd,
+                source: q.source,
+                age_seconds: q.age,
+            })
             .collect(),
     };
     (chosen, record)

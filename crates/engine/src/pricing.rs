@@ -66,7 +66,15 @@ pub fn norm_pdf(x: f64) -> f64 {
 /// At or after expiry (or with zero volatility) the option is worth its discounted intrinsic
 /// value and its delta is a step.
 pub fn black_scholes(i: ModelInput) -> Valuation {
-    let ModelInput { right, underlying: s, strike: k, years: t, vol, rate: r, carry_yield: q } = i;
+    let ModelInput {
+        right,
+        underlying: s,
+        strike: k,
+        years: t,
+        vol,
+        rate: r,
+        carry_yield: q,
+    } = i;
     let dq = (-q * t.max(0.0)).exp();
     let dr = (-r * t.max(0.0)).exp();
     if t <= 0.0 || vol <= 0.0 || s <= 0.0 || k <= 0.0 {
@@ -77,7 +85,11 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
             Right::Put if strike > fwd => (strike - fwd, -dq),
             _ => (0.0, 0.0),
         };
-        return Valuation { price, delta, ..Valuation::default() };
+        return Valuation {
+            price,
+            delta,
+            ..Valuation::default()
+        };
     }
     let sqrt_t = t.sqrt();
     let d1 = ((s / k).ln() + (r - q + 0.5 * vol * vol) * t) / (vol * sqrt_t);
@@ -107,5 +119,8 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
 /// Black-76 on a forward `F`: Black-Scholes with the yield equal to the rate (`q = r`), so that
 /// `call = e^{−rT}(F N(d1) − K N(d2))` with `d1 = (ln(F/K) + σ²T/2) ÷ σ√T`.
 pub fn black76(i: ModelInput) -> Valuation {
-    black_scholes(ModelInput { carry_yield: i.rate, ..i })
+    black_scholes(ModelInput {
+        carry_yield: i.rate,
+        ..i
+    })
 }

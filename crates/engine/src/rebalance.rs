@@ -14,7 +14,8 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use unimargin_schema::{
-    Health, MarketHealthChange, PositionKind, ProtocolProfile, RebalanceAction, RebalanceMove, RebalancePlan,
+    Health, MarketHealthChange, PositionKind, ProtocolProfile, RebalanceAction, RebalanceMove,
+    RebalancePlan,
 };
 
 use crate::{model::RiskModel, prices::asset_key};
@@ -49,7 +50,10 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
             label: label(p),
             adjusted: p.totals.adjusted_collateral_usd,
             requirement: p.totals.maintenance_margin_usd,
-            before: Health::ratio(p.totals.adjusted_collateral_usd, p.totals.maintenance_margin_usd),
+            before: Health::ratio(
+                p.totals.adjusted_collateral_usd,
+                p.totals.maintenance_margin_usd,
+            ),
             touched: false,
         })
         .collect();
@@ -58,21 +62,34 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
     if recipients.is_empty() {
         return None;
     }
-    recipients.sort_by(|a, b| markets[*a].before.cmp(&markets[*b].before).then(markets[*a].label.cmp(&markets[*b].label)));
+    recipients.sort_by(|a, b| {
+        markets[*a]
+            .before
+            .cmp(&markets[*b].before)
+            .then(markets[*a].label.cmp(&markets[*b].label))
+    });
 
     let mut sources: Vec<Source> = Vec::new();
     for (q, p) in protocols.iter().enumerate() {
         if recipients.contains(&q) {
             continue;
         }
-        for pos in p.positions.iter().filter(|x| x.kind == PositionKind::Supply && x.value_usd > Decimal::ZERO) {
+        for pos in p
+            .positions
+            .iter()
+            .filter(|x| x.kind == PositionKind::Supply && x.value_usd > Decimal::ZERO)
+        {
             sources.push(Source {
                 market: q,
                 key: asset_key(model, &pos.asset.risk_key, &pos.asset.symbol).0,
                 symbol: pos.asset.symbol.clone(),
                 price: pos.price.usd,
                 value_left: pos.value_usd,
-                weight: if pos.counts_as_collateral { pos.weights.maintenance } else { Decimal::ZERO },
+                weight: if pos.counts_as_collateral {
+                    pos.weights.maintenance
+                } else {
+                    Decimal::ZERO
+                },
             });
         }
     }
@@ -86,7 +103,11 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
             recipient
                 .positions
                 .iter()
-                .filter(|x| x.kind == PositionKind::Supply && x.counts_as_collateral && x.weights.maintenance > Decimal::ZERO)
+                .filter(|x| {
+                    x.kind == PositionKind::Supply
+                        && x.counts_as_collateral
+                        && x.weights.maintenance > Decimal::ZERO
+                })
                 .find(|x| asset_key(model, &x.asset.risk_key, &x.asset.symbol).0 == key)
                 .map(|x| x.weights.maintenance)
         };
@@ -94,11 +115,20 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
             .positions
             .iter()
             .filter(|x| x.kind == PositionKind::Debt && x.value_usd > Decimal::ZERO)
-            .map(|x| (asset_key(model, &x.asset.risk_key, &x.asset.symbol).0, x.value_usd, x.weights.maintenance))
+            .map(|x| {
+                (
+                    asset_key(model, &x.asset.risk_key, &x.asset.symbol).0,
+                    x.value_usd,
+                    x.weights.maintenance,
+                )
+            })
             .collect();
         let mut candidates: Vec<(Decimal, RebalanceAction, usize)> = Vec::new();
         for (s, source) in sources.iter().enumerate() {
-            let repay = debts.iter().find(|d| d.0 == source.key).map(|d| target * d.2);
+            let repay = debts
+                .iter()
+                .find(|d| d.0 == source.key)
+                .map(|d| target * d.2);
             let collateral = accepts(&source.key);
             let best = match (repay, collateral) {
                 (Some(r), Some(c)) if c > r => Some((c, RebalanceAction::MoveCollateral)),
@@ -112,7 +142,11 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
         }
         candidates.sort_by(|a, b| {
             b.0.cmp(&a.0)
-                .then(markets[sources[a.2].market].label.cmp(&markets[sources[b.2].market].label))
+                .then(
+                    markets[sources[a.2].market]
+                        .label
+                        .cmp(&markets[sources[b.2].market].label),
+                )
                 .then(sources[a.2].symbol.cmp(&sources[b.2].symbol))
         });
         let mut need = target * markets[p].requirement - markets[p].adjusted;
@@ -124,7 +158,10 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
             let donor = &markets[source.market];
             let mut cap = source.value_left;
             if source.weight > Decimal::ZERO && donor.requirement > Decimal::ZERO {
-                cap = cap.min(((donor.adjusted - target * donor.requirement) / source.weight).max(Decimal::ZERO));
+                cap = cap.min(
+                    ((donor.adjusted - target * donor.requirement) / source.weight)
+                        .max(Decimal::ZERO),
+                );
             }
             let debt_slot = debts.iter().position(|d| d.0 == source.key);
             if action == RebalanceAction::Repay
@@ -138,7 +175,8 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
                 continue;
             }
             // Whole units rounded up (1e-8), so the target is reached, not missed by a rounding.
-            let amount = (use_usd / source.price).round_dp_with_strategy(8, RoundingStrategy::AwayFromZero);
+            let amount =
+                (use_usd / source.price).round_dp_with_strategy(8, RoundingStrategy::AwayFromZero);
             let value = (amount * source.price).min(source.value_left);
             need -= value * efficiency;
             match action {
@@ -179,7 +217,9 @@ pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<Rebalanc
         total_moved_usd,
         markets: markets
             .into_iter()
-            .filter(|m| m.touched || m.requirement > Decimal::ZERO && m.adjusted < target * m.requirement)
+            .filter(|m| {
+                m.touched || m.requirement > Decimal::ZERO && m.adjusted < target * m.requirement
+            })
             .map(|m| MarketHealthChange {
                 after: Health::ratio(m.adjusted, m.requirement),
                 market: m.label,

@@ -8,9 +8,9 @@ use unimargin_schema::{GroupExposure, ProtocolRisk, ProtocolSnapshot, RiskProfil
 use crate::{
     book::{self, Book},
     correlation::Correlation,
-    margin, options,
+    margin,
     model::RiskModel,
-    scenarios, score, stress, surface,
+    options, scenarios, score, stress, surface,
 };
 
 /// What every assessment of one profile shares.
@@ -32,7 +32,13 @@ impl<'a> Context<'a> {
             notes.push(format!("{e}; groups are treated as uncorrelated"));
             Correlation::identity()
         });
-        Self { model, correlation, max_price_age_secs, as_of, notes }
+        Self {
+            model,
+            correlation,
+            max_price_age_secs,
+            as_of,
+            notes,
+        }
     }
 }
 
@@ -64,13 +70,18 @@ fn oracle_quality(book: &Book, max_age: u64) -> Decimal {
         } else {
             match key.price.age {
                 None => Decimal::new(5, 1),
-                Some(age) => (Decimal::ONE - Decimal::from(age) / (Decimal::TWO * max_age)).max(Decimal::new(5, 1)),
+                Some(age) => (Decimal::ONE - Decimal::from(age) / (Decimal::TWO * max_age))
+                    .max(Decimal::new(5, 1)),
             }
         };
         total += key.gross_usd;
         weighted += key.gross_usd * q;
     }
-    if total.is_zero() { Decimal::ONE } else { (weighted / total).round_dp(6) }
+    if total.is_zero() {
+        Decimal::ONE
+    } else {
+        (weighted / total).round_dp(6)
+    }
 }
 
 /// Assesses `book`; `complete` says whether every market it should contain was read.
@@ -83,7 +94,8 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
     let margin = margin::portfolio(book, &stress, model, complete);
     let liquidation_surface = surface::surface(book, &labels);
     let group_names: Vec<String> = book.groups.iter().map(|g| g.name.clone()).collect();
-    let (option_valuations, greeks, portfolio_greeks) = options::report(&book.options, &labels, &group_names);
+    let (option_valuations, greeks, portfolio_greeks) =
+        options::report(&book.options, &labels, &group_names);
     let score = score::score(
         score::ScoreInputs {
             equity: margin.equity_usd,
@@ -110,7 +122,9 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
             worst_scenario_health: stress::worst_health(s),
         })
         .collect();
-    let first_liquidation = stress.worst.and_then(|i| stress.outcomes[i].liquidated.first().cloned());
+    let first_liquidation = stress
+        .worst
+        .and_then(|i| stress.outcomes[i].liquidated.first().cloned());
     let mut exposures: Vec<GroupExposure> = book
         .groups
         .iter()

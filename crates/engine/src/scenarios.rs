@@ -67,31 +67,57 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
     let zero_groups = vec![0i128; n_groups];
     let zero_pegs = vec![0i128; book.pegs.len()];
     let floor = -fixed::to_fixed(grid.max_down_move, FACTOR, RoundingStrategy::ToZero);
-    let scenario = |id: String, kind, group_moves, peg_moves, vol_change, weight, oracle| Scenario {
-        id,
-        kind,
-        group_moves,
-        peg_moves,
-        vol_change,
-        weight,
-        oracle,
-    };
-    let mut out = vec![scenario("base".into(), ScenarioKind::Base, zero_groups.clone(), zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None)];
+    let scenario =
+        |id: String, kind, group_moves, peg_moves, vol_change, weight, oracle| Scenario {
+            id,
+            kind,
+            group_moves,
+            peg_moves,
+            vol_change,
+            weight,
+            oracle,
+        };
+    let mut out = vec![scenario(
+        "base".into(),
+        ScenarioKind::Base,
+        zero_groups.clone(),
+        zero_pegs.clone(),
+        Decimal::ZERO,
+        Decimal::ONE,
+        None,
+    )];
 
-    let mut moves: Vec<Decimal> = grid.moves.iter().copied().filter(|m| *m > Decimal::ZERO).collect();
+    let mut moves: Vec<Decimal> = grid
+        .moves
+        .iter()
+        .copied()
+        .filter(|m| *m > Decimal::ZERO)
+        .collect();
     moves.sort();
     moves.dedup();
-    let max_move = moves.last().copied().unwrap_or(grid.extreme_move).max(Decimal::new(1, 6));
+    let max_move = moves
+        .last()
+        .copied()
+        .unwrap_or(grid.extreme_move)
+        .max(Decimal::new(1, 6));
     let max_move_f = max_move.to_f64().unwrap_or(1.0);
 
     // Volatile groups in name order, with their correlation submatrix.
-    let mut volatile: Vec<usize> = (0..n_groups).filter(|g| !book.groups[*g].numeraire).collect();
+    let mut volatile: Vec<usize> = (0..n_groups)
+        .filter(|g| !book.groups[*g].numeraire)
+        .collect();
     volatile.sort_by(|a, b| book.groups[*a].name.cmp(&book.groups[*b].name));
-    let names: Vec<&str> = volatile.iter().map(|g| book.groups[*g].name.as_str()).collect();
+    let names: Vec<&str> = volatile
+        .iter()
+        .map(|g| book.groups[*g].name.as_str())
+        .collect();
     let n = volatile.len();
     let rho = correlation.submatrix(&names);
     // Largest move per volatile group: the standardization unit.
-    let unit: Vec<f64> = volatile.iter().map(|g| (max_move * book.groups[*g].scale).to_f64().unwrap_or(0.0)).collect();
+    let unit: Vec<f64> = volatile
+        .iter()
+        .map(|g| (max_move * book.groups[*g].scale).to_f64().unwrap_or(0.0))
+        .collect();
     let to_moves = |z: &[f64]| -> Vec<i128> {
         let mut m = zero_groups.clone();
         for (i, g) in volatile.iter().enumerate() {
@@ -103,7 +129,12 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
     let lead = |i: usize, z: f64, exact: i128| -> Vec<i128> {
         let mut m = zero_groups.clone();
         for (h, g) in volatile.iter().enumerate() {
-            m[*g] = if h == i { exact } else { fixed_move(rho[h * n + i] * z * unit[h]) }.max(floor);
+            m[*g] = if h == i {
+                exact
+            } else {
+                fixed_move(rho[h * n + i] * z * unit[h])
+            }
+            .max(floor);
         }
         m
     };
@@ -112,30 +143,67 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
     let vol_down = -grid.vol_shift;
     for (i, g) in volatile.iter().enumerate() {
         let group = &book.groups[*g];
-        let mut levels: Vec<Decimal> = moves.iter().rev().map(|m| -*m).chain(moves.iter().copied()).collect();
+        let mut levels: Vec<Decimal> = moves
+            .iter()
+            .rev()
+            .map(|m| -*m)
+            .chain(moves.iter().copied())
+            .collect();
         if group.has_options {
             levels.insert(moves.len(), Decimal::ZERO);
         }
         for level in levels {
             let z = level.to_f64().unwrap_or(0.0) / max_move_f;
-            let exact = fixed::to_fixed(level * group.scale, FACTOR, RoundingStrategy::MidpointAwayFromZero);
+            let exact = fixed::to_fixed(
+                level * group.scale,
+                FACTOR,
+                RoundingStrategy::MidpointAwayFromZero,
+            );
             let group_moves = lead(i, z, exact);
             let id = format!("{}{}", group.name, pct(group_moves[*g]));
             if group.has_options {
                 for (vol_change, suffix) in [(vol_up, "/vol+"), (vol_down, "/vol-")] {
-                    out.push(scenario(format!("{id}{suffix}"), ScenarioKind::Price, group_moves.clone(), zero_pegs.clone(), vol_change, Decimal::ONE, None));
+                    out.push(scenario(
+                        format!("{id}{suffix}"),
+                        ScenarioKind::Price,
+                        group_moves.clone(),
+                        zero_pegs.clone(),
+                        vol_change,
+                        Decimal::ONE,
+                        None,
+                    ));
                 }
             } else {
-                out.push(scenario(id, ScenarioKind::Price, group_moves, zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None));
+                out.push(scenario(
+                    id,
+                    ScenarioKind::Price,
+                    group_moves,
+                    zero_pegs.clone(),
+                    Decimal::ZERO,
+                    Decimal::ONE,
+                    None,
+                ));
             }
         }
         for sign in [Decimal::NEGATIVE_ONE, Decimal::ONE] {
             let level = sign * grid.extreme_move;
             let z = level.to_f64().unwrap_or(0.0) / max_move_f;
-            let exact = fixed::to_fixed(level * group.scale, FACTOR, RoundingStrategy::MidpointAwayFromZero);
+            let exact = fixed::to_fixed(
+                level * group.scale,
+                FACTOR,
+                RoundingStrategy::MidpointAwayFromZero,
+            );
             let group_moves = lead(i, z, exact);
             let id = format!("{}{}x", group.name, pct(group_moves[*g]));
-            out.push(scenario(id, ScenarioKind::Extreme, group_moves, zero_pegs.clone(), Decimal::ZERO, grid.extreme_weight, None));
+            out.push(scenario(
+                id,
+                ScenarioKind::Extreme,
+                group_moves,
+                zero_pegs.clone(),
+                Decimal::ZERO,
+                grid.extreme_weight,
+                None,
+            ));
         }
     }
 
@@ -143,28 +211,64 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
         for i in 0..n {
             for j in i + 1..n {
                 for (si, sj) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
-                    let Some(c) = ellipsoid_scale(&rho, n, &[i, j], &[si, sj]) else { continue };
-                    let Some(z) = conditional(&rho, n, &[(i, c * si), (j, c * sj)]) else { continue };
+                    let Some(c) = ellipsoid_scale(&rho, n, &[i, j], &[si, sj]) else {
+                        continue;
+                    };
+                    let Some(z) = conditional(&rho, n, &[(i, c * si), (j, c * sj)]) else {
+                        continue;
+                    };
                     let group_moves = to_moves(&z);
                     let (gi, gj) = (&book.groups[volatile[i]], &book.groups[volatile[j]]);
-                    let id = format!("{}{}&{}{}", gi.name, pct(group_moves[volatile[i]]), gj.name, pct(group_moves[volatile[j]]));
-                    out.push(scenario(id, ScenarioKind::Joint, group_moves, zero_pegs.clone(), Decimal::ZERO, Decimal::ONE, None));
+                    let id = format!(
+                        "{}{}&{}{}",
+                        gi.name,
+                        pct(group_moves[volatile[i]]),
+                        gj.name,
+                        pct(group_moves[volatile[j]])
+                    );
+                    out.push(scenario(
+                        id,
+                        ScenarioKind::Joint,
+                        group_moves,
+                        zero_pegs.clone(),
+                        Decimal::ZERO,
+                        Decimal::ONE,
+                        None,
+                    ));
                 }
             }
         }
     }
 
-    let mut pegs: Vec<usize> = (0..book.pegs.len()).filter(|p| book.pegs[*p].present && book.pegs[*p].depeg > Decimal::ZERO).collect();
+    let mut pegs: Vec<usize> = (0..book.pegs.len())
+        .filter(|p| book.pegs[*p].present && book.pegs[*p].depeg > Decimal::ZERO)
+        .collect();
     pegs.sort_by(|a, b| book.pegs[*a].name.cmp(&book.pegs[*b].name));
     for p in pegs {
         let mut peg_moves = zero_pegs.clone();
         peg_moves[p] = -fixed::to_fixed(book.pegs[p].depeg, FACTOR, RoundingStrategy::AwayFromZero);
         let id = format!("depeg:{}", book.pegs[p].name);
-        out.push(scenario(id, ScenarioKind::Depeg, zero_groups.clone(), peg_moves, Decimal::ZERO, Decimal::ONE, None));
+        out.push(scenario(
+            id,
+            ScenarioKind::Depeg,
+            zero_groups.clone(),
+            peg_moves,
+            Decimal::ZERO,
+            Decimal::ONE,
+            None,
+        ));
     }
 
     if grid.oracle_deviation > Decimal::ZERO {
-        out.push(scenario("oracle".into(), ScenarioKind::OracleDivergence, zero_groups, zero_pegs, Decimal::ZERO, Decimal::ONE, Some(grid.oracle_deviation)));
+        out.push(scenario(
+            "oracle".into(),
+            ScenarioKind::OracleDivergence,
+            zero_groups,
+            zero_pegs,
+            Decimal::ZERO,
+            Decimal::ONE,
+            Some(grid.oracle_deviation),
+        ));
     }
     out
 }

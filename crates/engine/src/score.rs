@@ -52,18 +52,50 @@ pub fn grade(score: u32) -> &'static str {
 pub(crate) fn score(i: ScoreInputs, config: &ScoreConfig) -> RiskScore {
     let w = &config.weights;
     let positive_equity = i.equity > Decimal::ZERO;
-    let stress_ratio = if positive_equity { (i.stress_and_add_ons / i.equity).round_dp(6) } else { Decimal::ONE };
-    let concentration_ratio = if positive_equity { (i.concentration / i.equity).round_dp(6) } else { Decimal::ONE };
+    let stress_ratio = if positive_equity {
+        (i.stress_and_add_ons / i.equity).round_dp(6)
+    } else {
+        Decimal::ONE
+    };
+    let concentration_ratio = if positive_equity {
+        (i.concentration / i.equity).round_dp(6)
+    } else {
+        Decimal::ONE
+    };
     let distance_sub = match i.nearest_liquidation {
         None => Decimal::ONE,
         Some(d) => clamp01(d / config.full_distance),
     };
-    let coverage = if i.complete { Decimal::ONE } else { Decimal::ZERO };
+    let coverage = if i.complete {
+        Decimal::ONE
+    } else {
+        Decimal::ZERO
+    };
     let factors = [
-        ("stress", stress_ratio, clamp01(Decimal::ONE - stress_ratio), w.stress),
-        ("distance", i.nearest_liquidation.unwrap_or(Decimal::ONE), distance_sub, w.distance),
-        ("concentration", concentration_ratio, clamp01(Decimal::ONE - concentration_ratio / config.concentration_reference), w.concentration),
-        ("oracle", i.oracle_quality, clamp01(i.oracle_quality), w.oracle),
+        (
+            "stress",
+            stress_ratio,
+            clamp01(Decimal::ONE - stress_ratio),
+            w.stress,
+        ),
+        (
+            "distance",
+            i.nearest_liquidation.unwrap_or(Decimal::ONE),
+            distance_sub,
+            w.distance,
+        ),
+        (
+            "concentration",
+            concentration_ratio,
+            clamp01(Decimal::ONE - concentration_ratio / config.concentration_reference),
+            w.concentration,
+        ),
+        (
+            "oracle",
+            i.oracle_quality,
+            clamp01(i.oracle_quality),
+            w.oracle,
+        ),
         ("coverage", coverage, coverage, w.coverage),
     ];
     let thousand = Decimal::ONE_THOUSAND;
@@ -81,9 +113,16 @@ pub(crate) fn score(i: ScoreInputs, config: &ScoreConfig) -> RiskScore {
             value,
             subscore: subscore.round_dp(6),
             weight,
-            points_lost: (thousand * weight * (Decimal::ONE - subscore)).round().to_u32().unwrap_or(0),
+            points_lost: (thousand * weight * (Decimal::ONE - subscore))
+                .round()
+                .to_u32()
+                .unwrap_or(0),
         })
         .collect();
     factors.sort_by(|a, b| b.points_lost.cmp(&a.points_lost).then(a.name.cmp(&b.name)));
-    RiskScore { score, grade: grade(score).to_owned(), factors }
+    RiskScore {
+        score,
+        grade: grade(score).to_owned(),
+        factors,
+    }
 }

@@ -10,7 +10,8 @@ use crate::risk::{self, Context};
 
 fn touches(f: &Failure, accounts: &[AccountId]) -> bool {
     accounts.iter().any(|a| {
-        f.scope.account.as_ref().is_none_or(|fa| fa == a) && f.scope.chain.as_ref().is_none_or(|c| c == a.chain())
+        f.scope.account.as_ref().is_none_or(|fa| fa == a)
+            && f.scope.chain.as_ref().is_none_or(|c| c == a.chain())
     })
 }
 
@@ -25,12 +26,19 @@ pub(crate) fn assess(
     let mut out: Vec<SegmentRisk> = segments
         .iter()
         .map(|segment| {
-            let mut accounts: Vec<AccountId> =
-                segment.accounts.iter().filter(|a| requested.contains(a)).cloned().collect();
+            let mut accounts: Vec<AccountId> = segment
+                .accounts
+                .iter()
+                .filter(|a| requested.contains(a))
+                .cloned()
+                .collect();
             accounts.sort();
             accounts.dedup();
-            let subset: Vec<(&ProtocolSnapshot, &Totals)> =
-                markets.iter().filter(|(s, _)| accounts.contains(&s.provenance.account)).copied().collect();
+            let subset: Vec<(&ProtocolSnapshot, &Totals)> = markets
+                .iter()
+                .filter(|(s, _)| accounts.contains(&s.provenance.account))
+                .copied()
+                .collect();
             let complete = !failures.iter().any(|f| touches(f, &accounts));
             let mut book = risk::build_book(&subset, ctx);
             let assessment = risk::assess(&mut book, ctx, complete);

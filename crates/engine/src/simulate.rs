@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use unimargin_schema::{
-    DecimalChange, Health, HealthChange, MarginProfile, MarketDiff, MarketRef, NativeHealth, Position, PositionKind,
-    PriceSource, ProfileDiff, ProtocolSnapshot, Provenance, Segment, Side, Simulation, WarningKind, WhatIfChange,
+    DecimalChange, Health, HealthChange, MarginProfile, MarketDiff, MarketRef, NativeHealth,
+    Position, PositionKind, PriceSource, ProfileDiff, ProtocolSnapshot, Provenance, Segment, Side,
+    Simulation, WarningKind, WhatIfChange,
 };
 
 use crate::{EngineSettings, ProfileInput, compute_segmented_profile, totals};
@@ -99,7 +100,12 @@ pub fn input_from_profile(profile: &MarginProfile) -> (ProfileInput, Vec<Segment
                 .coverage
                 .warnings
                 .iter()
-                .filter(|w| !matches!(w.kind, WarningKind::PriceAgeUnknown | WarningKind::NativeHealthMismatch))
+                .filter(|w| {
+                    !matches!(
+                        w.kind,
+                        WarningKind::PriceAgeUnknown | WarningKind::NativeHealthMismatch
+                    )
+                })
                 .filter(|w| {
                     w.scope.protocol.as_ref() == Some(&p.protocol)
                         && w.scope.market.as_ref() == Some(&p.market)
@@ -113,16 +119,37 @@ pub fn input_from_profile(profile: &MarginProfile) -> (ProfileInput, Vec<Segment
         accounts: profile.accounts.clone(),
         snapshots,
         failures: profile.coverage.failures.clone(),
-        expected: profile.coverage.chains.iter().map(|c| (c.chain.clone(), c.protocols.clone())).collect(),
-        read_points: profile.coverage.chains.iter().map(|c| (c.chain.clone(), c.read_point.clone())).collect(),
+        expected: profile
+            .coverage
+            .chains
+            .iter()
+            .map(|c| (c.chain.clone(), c.protocols.clone()))
+            .collect(),
+        read_points: profile
+            .coverage
+            .chains
+            .iter()
+            .map(|c| (c.chain.clone(), c.read_point.clone()))
+            .collect(),
         as_of: profile.as_of,
     };
-    let segments =
-        profile.risk.segments.iter().map(|s| Segment { name: s.name.clone(), accounts: s.accounts.clone() }).collect();
+    let segments = profile
+        .risk
+        .segments
+        .iter()
+        .map(|s| Segment {
+            name: s.name.clone(),
+            accounts: s.accounts.clone(),
+        })
+        .collect();
     (input, segments)
 }
 
-fn find_market(snapshots: &[ProtocolSnapshot], at: &MarketRef, index: usize) -> Result<usize, SimulateError> {
+fn find_market(
+    snapshots: &[ProtocolSnapshot],
+    at: &MarketRef,
+    index: usize,
+) -> Result<usize, SimulateError> {
     let label = format!("{}/{}", at.protocol, at.market);
     let matches: Vec<usize> = snapshots
         .iter()
@@ -130,19 +157,32 @@ fn find_market(snapshots: &[ProtocolSnapshot], at: &MarketRef, index: usize) -> 
         .filter(|(_, s)| {
             s.provenance.protocol == at.protocol
                 && s.provenance.market == at.market
-                && at.account.as_ref().is_none_or(|a| *a == s.provenance.account)
+                && at
+                    .account
+                    .as_ref()
+                    .is_none_or(|a| *a == s.provenance.account)
         })
         .map(|(i, _)| i)
         .collect();
     match matches.as_slice() {
         [one] => Ok(*one),
-        [] => Err(SimulateError::UnknownMarket { index, market: label }),
-        _ => Err(SimulateError::AmbiguousMarket { index, market: label }),
+        [] => Err(SimulateError::UnknownMarket {
+            index,
+            market: label,
+        }),
+        _ => Err(SimulateError::AmbiguousMarket {
+            index,
+            market: label,
+        }),
     }
 }
 
 fn positive(v: Decimal, index: usize, what: &'static str) -> Result<(), SimulateError> {
-    if v > Decimal::ZERO { Ok(()) } else { Err(SimulateError::NotPositive { index, what }) }
+    if v > Decimal::ZERO {
+        Ok(())
+    } else {
+        Err(SimulateError::NotPositive { index, what })
+    }
 }
 
 fn revalue(p: &mut Position) {
@@ -159,13 +199,30 @@ fn adjust(
     index: usize,
 ) -> Result<(), SimulateError> {
     let market = format!("{}/{}", s.provenance.protocol, s.provenance.market);
-    let name = if kind == PositionKind::Supply { "supply" } else { "debt" };
-    let Some(i) = s.positions.iter().position(|p| p.kind == kind && p.asset.symbol.eq_ignore_ascii_case(symbol)) else {
-        return Err(SimulateError::NotHeld { index, kind: name, symbol: symbol.to_owned(), market });
+    let name = if kind == PositionKind::Supply {
+        "supply"
+    } else {
+        "debt"
+    };
+    let Some(i) = s
+        .positions
+        .iter()
+        .position(|p| p.kind == kind && p.asset.symbol.eq_ignore_ascii_case(symbol))
+    else {
+        return Err(SimulateError::NotHeld {
+            index,
+            kind: name,
+            symbol: symbol.to_owned(),
+            market,
+        });
     };
     let p = &mut s.positions[i];
     if p.amount + delta < Decimal::ZERO {
-        return Err(SimulateError::TooMuch { index, amount: -delta, held: p.amount });
+        return Err(SimulateError::TooMuch {
+            index,
+            amount: -delta,
+            held: p.amount,
+        });
     }
     p.amount += delta;
     revalue(p);
@@ -176,22 +233,30 @@ fn adjust(
 }
 
 /// Applies one change; returns the markets it touched.
-fn apply(snapshots: &mut [ProtocolSnapshot], change: &WhatIfChange, index: usize) -> Result<Vec<usize>, SimulateError> {
+fn apply(
+    snapshots: &mut [ProtocolSnapshot],
+    change: &WhatIfChange,
+    index: usize,
+) -> Result<Vec<usize>, SimulateError> {
     match change {
         WhatIfChange::AddPosition { at, position } => {
             let m = find_market(snapshots, at, index)?;
             if position.amount < Decimal::ZERO || position.value_usd < Decimal::ZERO {
-                return Err(SimulateError::NotPositive { index, what: "the position's amount and value" });
+                return Err(SimulateError::NotPositive {
+                    index,
+                    what: "the position's amount and value",
+                });
             }
             positive(position.price.usd, index, "the position's price")?;
-            snapshots[m].positions.push(position.clone());
+            snapshots[m].positions.push(position.as_ref().clone());
             Ok(vec![m])
         }
         WhatIfChange::RemovePosition { at, kind, symbol } => {
             let m = find_market(snapshots, at, index)?;
             let s = &mut snapshots[m];
             let before = s.positions.len();
-            s.positions.retain(|p| !(p.kind == *kind && p.asset.symbol.eq_ignore_ascii_case(symbol)));
+            s.positions
+                .retain(|p| !(p.kind == *kind && p.asset.symbol.eq_ignore_ascii_case(symbol)));
             if s.positions.len() == before {
                 return Err(SimulateError::NotHeld {
                     index,
@@ -207,40 +272,75 @@ fn apply(snapshots: &mut [ProtocolSnapshot], change: &WhatIfChange, index: usize
             }
             Ok(vec![m])
         }
-        WhatIfChange::Deposit { at, symbol, amount } | WhatIfChange::Withdraw { at, symbol, amount } => {
+        WhatIfChange::Deposit { at, symbol, amount }
+        | WhatIfChange::Withdraw { at, symbol, amount } => {
             positive(*amount, index, "amount")?;
             let m = find_market(snapshots, at, index)?;
-            let delta = if matches!(change, WhatIfChange::Deposit { .. }) { *amount } else { -*amount };
-            adjust(&mut snapshots[m], PositionKind::Supply, symbol, delta, index)?;
+            let delta = if matches!(change, WhatIfChange::Deposit { .. }) {
+                *amount
+            } else {
+                -*amount
+            };
+            adjust(
+                &mut snapshots[m],
+                PositionKind::Supply,
+                symbol,
+                delta,
+                index,
+            )?;
             Ok(vec![m])
         }
         WhatIfChange::Repay { at, symbol, amount } => {
             positive(*amount, index, "amount")?;
             let m = find_market(snapshots, at, index)?;
-            adjust(&mut snapshots[m], PositionKind::Debt, symbol, -*amount, index)?;
+            adjust(
+                &mut snapshots[m],
+                PositionKind::Debt,
+                symbol,
+                -*amount,
+                index,
+            )?;
             Ok(vec![m])
         }
         WhatIfChange::Borrow { at, symbol, amount } => {
             positive(*amount, index, "amount")?;
             let m = find_market(snapshots, at, index)?;
-            if adjust(&mut snapshots[m], PositionKind::Debt, symbol, *amount, index).is_ok() {
+            if adjust(
+                &mut snapshots[m],
+                PositionKind::Debt,
+                symbol,
+                *amount,
+                index,
+            )
+            .is_ok()
+            {
                 return Ok(vec![m]);
             }
             // A new debt: priced like the asset on this market, or anywhere else in the profile.
-            let same = |p: &&Position| p.kind != PositionKind::Option && p.asset.symbol.eq_ignore_ascii_case(symbol) && p.price.usd > Decimal::ZERO;
+            let same = |p: &&Position| {
+                p.kind != PositionKind::Option
+                    && p.asset.symbol.eq_ignore_ascii_case(symbol)
+                    && p.price.usd > Decimal::ZERO
+            };
             let template = snapshots[m]
                 .positions
                 .iter()
                 .find(same)
                 .or_else(|| snapshots.iter().flat_map(|s| s.positions.iter()).find(same))
                 .cloned()
-                .ok_or_else(|| SimulateError::NoPrice { index, symbol: symbol.clone() })?;
+                .ok_or_else(|| SimulateError::NoPrice {
+                    index,
+                    symbol: symbol.clone(),
+                })?;
             let mut debt = Position {
                 kind: PositionKind::Debt,
                 side: Side::Short,
                 amount: *amount,
                 counts_as_collateral: false,
-                weights: unimargin_schema::RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
+                weights: unimargin_schema::RiskWeights {
+                    initial: Decimal::ONE,
+                    maintenance: Decimal::ONE,
+                },
                 perp: None,
                 option: None,
                 greeks: None,
@@ -263,12 +363,20 @@ fn apply(snapshots: &mut [ProtocolSnapshot], change: &WhatIfChange, index: usize
                         continue;
                     }
                     if let Some(perp) = &mut p.perp {
-                        let sign = if p.side == Side::Long { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+                        let sign = if p.side == Side::Long {
+                            Decimal::ONE
+                        } else {
+                            Decimal::NEGATIVE_ONE
+                        };
                         perp.unrealized_pnl_usd += sign * p.amount * (*usd - perp.mark_price);
                         perp.mark_price = *usd;
                     }
                     p.price.usd = *usd;
-                    p.price.source = PriceSource { oracle: "what-if".into(), address: None, feed: None };
+                    p.price.source = PriceSource {
+                        oracle: "what-if".into(),
+                        address: None,
+                        feed: None,
+                    };
                     p.price.age_seconds = Some(0);
                     revalue(p);
                     if !touched.contains(&m) {
@@ -282,7 +390,11 @@ fn apply(snapshots: &mut [ProtocolSnapshot], change: &WhatIfChange, index: usize
 }
 
 fn change(before: Decimal, after: Decimal) -> DecimalChange {
-    DecimalChange { before, after, delta: after - before }
+    DecimalChange {
+        before,
+        after,
+        delta: after - before,
+    }
 }
 
 fn label(p: &unimargin_schema::ProtocolProfile) -> String {
@@ -292,7 +404,15 @@ fn label(p: &unimargin_schema::ProtocolProfile) -> String {
 /// What changed between two profiles.
 pub fn diff(before: &MarginProfile, after: &MarginProfile) -> ProfileDiff {
     let (b, a) = (&before.risk.margin, &after.risk.margin);
-    let weakest = |p: &MarginProfile| p.coverage.complete.then(|| p.protocols.iter().map(|x| x.health).min().unwrap_or(Health::Infinite));
+    let weakest = |p: &MarginProfile| {
+        p.coverage.complete.then(|| {
+            p.protocols
+                .iter()
+                .map(|x| x.health)
+                .min()
+                .unwrap_or(Health::Infinite)
+        })
+    };
     let mut markets: BTreeMap<String, (Option<Health>, Option<Health>)> = BTreeMap::new();
     for p in &before.protocols {
         markets.entry(label(p)).or_default().0 = Some(p.health);
@@ -302,12 +422,21 @@ pub fn diff(before: &MarginProfile, after: &MarginProfile) -> ProfileDiff {
     }
     ProfileDiff {
         equity_usd: change(b.equity_usd, a.equity_usd),
-        maintenance_requirement_usd: change(b.maintenance_requirement_usd, a.maintenance_requirement_usd),
+        maintenance_requirement_usd: change(
+            b.maintenance_requirement_usd,
+            a.maintenance_requirement_usd,
+        ),
         initial_requirement_usd: change(b.initial_requirement_usd, a.initial_requirement_usd),
         stress_loss_usd: change(b.stress_loss_usd, a.stress_loss_usd),
         credit_capacity_usd: change(b.credit_capacity_usd, a.credit_capacity_usd),
-        health: HealthChange { before: b.health, after: a.health },
-        weakest_market_health: HealthChange { before: weakest(before), after: weakest(after) },
+        health: HealthChange {
+            before: b.health,
+            after: a.health,
+        },
+        weakest_market_health: HealthChange {
+            before: weakest(before),
+            after: weakest(after),
+        },
         score_before: before.risk.score.score,
         score_after: after.risk.score.score,
         markets: markets
@@ -324,7 +453,11 @@ pub fn diff(before: &MarginProfile, after: &MarginProfile) -> ProfileDiff {
 }
 
 /// Applies `changes` in order to `base` and returns both profiles and the diff.
-pub fn simulate(base: &MarginProfile, changes: &[WhatIfChange], settings: &EngineSettings) -> Result<Simulation, SimulateError> {
+pub fn simulate(
+    base: &MarginProfile,
+    changes: &[WhatIfChange],
+    settings: &EngineSettings,
+) -> Result<Simulation, SimulateError> {
     let (input, segments) = input_from_profile(base);
     let mut changed = input.clone();
     let mut touched: Vec<usize> = Vec::new();
@@ -338,11 +471,23 @@ pub fn simulate(base: &MarginProfile, changes: &[WhatIfChange], settings: &Engin
     for m in touched {
         let s = &mut changed.snapshots[m];
         let t = totals::of_positions(&s.positions);
-        let metric = format!("{}.simulated", s.native_health.metric.trim_end_matches(".simulated"));
-        s.native_health = NativeHealth::new(&metric, Health::ratio(t.adjusted_collateral_usd, t.maintenance_margin_usd), None);
+        let metric = format!(
+            "{}.simulated",
+            s.native_health.metric.trim_end_matches(".simulated")
+        );
+        s.native_health = NativeHealth::new(
+            &metric,
+            Health::ratio(t.adjusted_collateral_usd, t.maintenance_margin_usd),
+            None,
+        );
     }
     let before = compute_segmented_profile(input, &segments, settings);
     let after = compute_segmented_profile(changed, &segments, settings);
     let diff = diff(&before, &after);
-    Ok(Simulation { changes: changes.to_vec(), before, after, diff })
+    Ok(Simulation {
+        changes: changes.to_vec(),
+        before,
+        after,
+        diff,
+    })
 }

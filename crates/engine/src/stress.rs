@@ -63,7 +63,12 @@ pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
 }
 
 /// Evaluates every scenario.
-pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, labels: &[String]) -> Stress {
+pub(crate) fn run(
+    book: &Book,
+    scenarios: &[Scenario],
+    horizon_years: f64,
+    labels: &[String],
+) -> Stress {
     let mut markets = vec![MarketStress::default(); book.markets.len()];
     let mut outcomes = Vec::with_capacity(scenarios.len());
     let mut worst: Option<usize> = None;
@@ -75,11 +80,17 @@ pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, label
     let mut liquidated: Vec<(Decimal, usize)> = Vec::new();
     let carry = fixed::to_fixed(book.carry, MONEY, RoundingStrategy::ToPositiveInfinity) * ONE;
     // Options revalued without a move (only time passes) are the same in many scenarios.
-    let unmoved: Vec<i128> = book.options.iter().map(|l| l.value_fixed_at(1.0, 1.0, horizon_years)).collect();
+    let unmoved: Vec<i128> = book
+        .options
+        .iter()
+        .map(|l| l.value_fixed_at(1.0, 1.0, horizon_years))
+        .collect();
 
     for (si, s) in scenarios.iter().enumerate() {
         factors(book, s, &mut f);
-        let oracle = s.oracle.map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
+        let oracle = s
+            .oracle
+            .map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
         if let Some(dev) = oracle {
             // Assets read low, liabilities high, each rounded against the account.
             f_long.clear();
@@ -107,7 +118,11 @@ pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, label
             option_values[i] = v;
             if oracle.is_none() {
                 let change = (v - leg.value_fixed) * ONE;
-                pnl += if leg.side == Side::Long { change } else { -change };
+                pnl += if leg.side == Side::Long {
+                    change
+                } else {
+                    -change
+                };
             }
         }
 
@@ -163,14 +178,19 @@ pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, label
                 let liabilities = fixed::product_to_decimal(liabilities);
                 let up = Decimal::ONE + s.oracle.unwrap_or(Decimal::ZERO);
                 penalties += market.penalty * liabilities * up;
-                let health = fixed::product_to_decimal(adjusted.max(0)) / fixed::product_to_decimal(requirement);
+                let health = fixed::product_to_decimal(adjusted.max(0))
+                    / fixed::product_to_decimal(requirement);
                 liquidated.push((health, m));
             }
         }
         liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let pnl = fixed::money_to_decimal(pnl.div_euclid(ONE));
-        let penalties = penalties.round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity).normalize();
-        let loss = (s.weight * (penalties - pnl)).round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity).normalize();
+        let penalties = penalties
+            .round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity)
+            .normalize();
+        let loss = (s.weight * (penalties - pnl))
+            .round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity)
+            .normalize();
         if worst.is_none() || loss > worst_loss {
             worst = Some(si);
             worst_loss = loss;
@@ -178,16 +198,25 @@ pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, label
         let mut moves: Vec<GroupMove> = Vec::new();
         for (g, m) in s.group_moves.iter().enumerate() {
             if *m != 0 {
-                moves.push(GroupMove { group: book.groups[g].name.clone(), change: scenarios::change(*m) });
+                moves.push(GroupMove {
+                    group: book.groups[g].name.clone(),
+                    change: scenarios::change(*m),
+                });
             }
         }
         for (p, m) in s.peg_moves.iter().enumerate() {
             if *m != 0 {
-                moves.push(GroupMove { group: book.pegs[p].name.clone(), change: scenarios::change(*m) });
+                moves.push(GroupMove {
+                    group: book.pegs[p].name.clone(),
+                    change: scenarios::change(*m),
+                });
             }
         }
         if let Some(d) = s.oracle {
-            moves.push(GroupMove { group: "oracle".into(), change: d });
+            moves.push(GroupMove {
+                group: "oracle".into(),
+                change: d,
+            });
         }
         outcomes.push(ScenarioOutcome {
             id: s.id.clone(),
@@ -201,12 +230,24 @@ pub(crate) fn run(book: &Book, scenarios: &[Scenario], horizon_years: f64, label
             liquidated: liquidated.iter().map(|(_, m)| labels[*m].clone()).collect(),
         });
     }
-    Stress { outcomes, worst, worst_loss: if worst.is_some() { worst_loss } else { Decimal::ZERO }, markets }
+    Stress {
+        outcomes,
+        worst,
+        worst_loss: if worst.is_some() {
+            worst_loss
+        } else {
+            Decimal::ZERO
+        },
+        markets,
+    }
 }
 
 /// A market's health in its worst scenario.
 pub(crate) fn worst_health(stats: &MarketStress) -> Option<Health> {
-    stats
-        .worst
-        .map(|_| Health::ratio(fixed::product_to_decimal(stats.worst_parts.0), fixed::product_to_decimal(stats.worst_parts.1)))
+    stats.worst.map(|_| {
+        Health::ratio(
+            fixed::product_to_decimal(stats.worst_parts.0),
+            fixed::product_to_decimal(stats.worst_parts.1),
+        )
+    })
 }

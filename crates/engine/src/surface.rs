@@ -53,9 +53,19 @@ impl<'a> Excess<'a> {
                 fixed_part += b.a_net - b.q_now;
             }
         }
-        let legs = market.options.iter().map(|&i| (i, in_axis(book, book.options[i].key, axis))).collect();
+        let legs = market
+            .options
+            .iter()
+            .map(|&i| (i, in_axis(book, book.options[i].key, axis)))
+            .collect();
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
-        Self { book, fixed_part: f(fixed_part), moving_part: f(moving_part), requirement: f(requirement), legs }
+        Self {
+            book,
+            fixed_part: f(fixed_part),
+            moving_part: f(moving_part),
+            requirement: f(requirement),
+            legs,
+        }
     }
 
     /// Excess with the axis moved by `r` (instantaneous: no carry, no time decay).
@@ -76,7 +86,11 @@ impl<'a> Excess<'a> {
                 _ => {}
             }
         }
-        if requirement <= 0.0 { f64::INFINITY } else { excess }
+        if requirement <= 0.0 {
+            f64::INFINITY
+        } else {
+            excess
+        }
     }
 }
 
@@ -98,7 +112,11 @@ fn numeric(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
             // 24 halvings of a step of at most 0.5: far below the 1e-6 the move is rounded to.
             for _ in 0..24 {
                 let mid = 0.5 * (ok + bad);
-                if excess.at(mid) < 0.0 { bad = mid } else { ok = mid }
+                if excess.at(mid) < 0.0 {
+                    bad = mid
+                } else {
+                    ok = mid
+                }
             }
             return crate::options::to_decimal_dp(bad, 6);
         }
@@ -108,8 +126,15 @@ fn numeric(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
 }
 
 /// `(fall, rise)` at which `market` liquidates on the axis.
-fn market_moves(book: &Book, market: &MarketBook, axis: Axis) -> (Option<Decimal>, Option<Decimal>) {
-    let has_options = market.options.iter().any(|i| in_axis(book, book.options[*i].key, axis));
+fn market_moves(
+    book: &Book,
+    market: &MarketBook,
+    axis: Axis,
+) -> (Option<Decimal>, Option<Decimal>) {
+    let has_options = market
+        .options
+        .iter()
+        .any(|i| in_axis(book, book.options[*i].key, axis));
     if has_options {
         let excess = Excess::new(book, market, axis);
         return (numeric(&excess, -1.0), numeric(&excess, 1.0));
@@ -162,8 +187,16 @@ pub(crate) fn surface(book: &Book, labels: &[String]) -> Vec<LiquidationSurface>
     let mut axes: Vec<(String, SurfaceAxis, Axis, Option<Decimal>)> = Vec::new();
     for (g, group) in book.groups.iter().enumerate() {
         if group.present && !group.numeraire {
-            let price = group.reference_key.map(|k| book.keys[k].price.reference).filter(|p| *p > Decimal::ZERO);
-            axes.push((group.name.clone(), SurfaceAxis::Group, Axis::Group(g), price));
+            let price = group
+                .reference_key
+                .map(|k| book.keys[k].price.reference)
+                .filter(|p| *p > Decimal::ZERO);
+            axes.push((
+                group.name.clone(),
+                SurfaceAxis::Group,
+                Axis::Group(g),
+                price,
+            ));
         }
     }
     for (p, peg) in book.pegs.iter().enumerate() {
@@ -194,7 +227,13 @@ pub(crate) fn surface(book: &Book, labels: &[String]) -> Vec<LiquidationSurface>
                 price_usd: price.map(|p| (p * (Decimal::ONE + change)).round_dp(8)),
                 market: labels[m].clone(),
             };
-            LiquidationSurface { underlying, axis: kind, price_usd: price, down: down.map(point), up: up.map(point) }
+            LiquidationSurface {
+                underlying,
+                axis: kind,
+                price_usd: price,
+                down: down.map(point),
+                up: up.map(point),
+            }
         })
         .collect()
 }

@@ -1,5 +1,7 @@
 //! Engine tests: expected values are written as the arithmetic that produces them.
 
+#![allow(clippy::unwrap_used, clippy::panic, reason = "a test reports failure by panicking")]
+
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};

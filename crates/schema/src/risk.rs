@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AssetPrice, Health, LiquidationSurface, OptionValuation, PortfolioGreeks, RebalancePlan, RiskScore,
-    ScenarioOutcome, SegmentRisk, UnderlyingGreeks,
+    AssetPrice, Health, LiquidationSurface, OptionValuation, PortfolioGreeks, RebalancePlan,
+    RiskScore, ScenarioOutcome, SegmentRisk, UnderlyingGreeks,
 };
 
 /// Which haircut schedule and volatilities are in force. Configured, not inferred: a stressed

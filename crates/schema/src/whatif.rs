@@ -28,7 +28,7 @@ pub enum WhatIfChange {
         /// Where.
         at: MarketRef,
         /// The position.
-        position: Position,
+        position: Box<Position>,
     },
     /// Removes every position of this kind and symbol on the market.
     RemovePosition {

@@ -298,9 +298,20 @@ impl Attestor {
 
     /// Signs a summary of `profile`, issued at `now`, with a fresh nonce.
     pub fn attest(&self, profile: &MarginProfile, now: DateTime<Utc>) -> Result<Attestation, AttestError> {
+        self.attest_owner_set(profile, None, now)
+    }
+
+    /// [`Attestor::attest`] for the profile of an owner set: `ownerSetHash` is the keccak256 of
+    /// its id, so the attestation names the set as well as its accounts.
+    pub fn attest_owner_set(
+        &self,
+        profile: &MarginProfile,
+        owner_set: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Attestation, AttestError> {
         let issued_at = u64::try_from(now.timestamp()).unwrap_or(0);
         let expires_at = issued_at.saturating_add(self.settings.ttl.as_secs());
-        let message = summarize(profile, None, issued_at, expires_at, fresh_nonce())?;
+        let message = summarize(profile, owner_set, issued_at, expires_at, fresh_nonce())?;
         let signature =
             self.signer.sign_typed_data_sync(&message, &domain()).map_err(|e| AttestError::Sign(e.to_string()))?;
         Ok(Attestation {
@@ -399,7 +410,9 @@ pub fn read_points_preimage(profile: &MarginProfile) -> String {
         .chains
         .iter()
         .map(|c| match &c.read_point {
-            Some(ReadPoint::Block { number, hash, .. }) => format!("{} block {number} {}", c.chain, hash.to_lowercase()),
+            Some(ReadPoint::Block { number, hash, .. }) => {
+                format!("{} block {number} {}", c.chain, hash.to_lowercase())
+            }
             Some(ReadPoint::Slot { slot, .. }) => format!("{} slot {slot}", c.chain),
             Some(ReadPoint::Venue { timestamp }) => format!("{} venue {timestamp}", c.chain),
             None => format!("{} none", c.chain),

@@ -69,6 +69,10 @@ impl Tenancy {
 
     /// Keys required, with `store` and `limit`.
     pub fn required(store: Arc<dyn TenantStore>, limit: RateLimit) -> Self {
-        Self { mode: AuthMode::Required, store, limiter: Arc::new(RateLimiter::new(limit)) }
+        Self {
+            mode: AuthMode::Required,
+            store,
+            limiter: Arc::new(RateLimiter::new(limit)),
+        }
     }
 }

@@ -11,10 +11,21 @@
 //! * [`router`] / [`serve`]: the axum API (`POST /v1/profiles`,
 //!   `GET /v1/accounts/{account}/profile`, `GET /v1/protocols`, `/healthz`, `/readyz`,
 //!   `/openapi.json`) with a body limit, a request time limit, `x-request-id` and tracing.
+//! * [`auth`] / [`owners`] / [`router_with`]: tenants. `/v1` routes take an API key (salted
+//!   SHA-256 at rest, in a file or Redis), are rate limited per key, and owner sets are scoped to
+//!   the caller's tenant (another tenant's set is a 404). [`router`] is the open variant.
+//! * [`metrics`]: Prometheus `/metrics`; `/readyz` pins every chain with a short timeout.
 //! * [`ApiError`]: the one error type. Every non-2xx answer has the JSON shape [`ErrorBody`]
 //!   with a precise code. An incomplete profile is never a 200: upstream failures answer 502
 //!   (504 when something timed out) with the partial profile attached, so a venue that only looks
 //!   at the status fails closed while an institution can still see what was read.
+//! * [`attest`]: EIP-712 attestations of profiles (`?signed=true`), `GET /v1/attestations/signer`
+//!   and `POST /v1/attestations/verify` (expiry, tampering and replayed nonces); the Solidity
+//!   verifier a venue deploys is in `contracts/` and is tested against anvil.
+//! * [`stream`]: Server-Sent Events (`GET /v1/accounts/{account}/stream`), one shared poller per
+//!   account set, profile updates and health alerts.
+//! * [`html`]: the human view (`GET /accounts/{account}`), one minijinja template, tested in
+//!   headless Chromium.
 //! * [`openapi::document`]: OpenAPI 3.1, paths from utoipa's builders, component schemas from
 //!   schemars (the same source as `schemas/`).
 //!
@@ -34,22 +45,26 @@
 pub mod attest;
 pub mod auth;
 mod error;
+pub mod html;
+pub mod metrics;
 mod middleware;
 pub mod owners;
 pub mod openapi;
 mod profiler;
 mod routes;
 mod state;
+pub mod stream;
 
 use std::future::Future;
 
 pub use attest::{AttestError, Attestation, AttestationSettings, Attestor, SignedProfile, Verdict};
+pub use stream::{StreamHub, StreamSettings};
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
 pub use auth::{AuthMode, Caller, Tenancy};
 pub use owners::{OwnerSet, OwnerSetList, OwnerSetRequest};
 pub use routes::{
-    CacheStatus, ChainStatus, HealthResponse, LiveStatus, ProfileRequest, ProtocolEntry, ProtocolsResponse,
+    CacheStatus, ChainStatus, KeyStoreStatus, HealthResponse, LiveStatus, ProfileRequest, ProtocolEntry, ProtocolsResponse,
     ReadyResponse, ReadyStatus, router, router_with,
 };
 pub use state::{AppState, ServerSettings};

@@ -24,8 +24,8 @@ use crate::{
     error::ErrorBody,
     owners::{Deleted, OwnerSet, OwnerSetList, OwnerSetRequest},
     routes::{
-        OWNER, OWNER_PROFILE, OWNERS, ACCOUNT_PROFILE, ATTESTATION_SIGNER, ATTESTATION_VERIFY, HEALTHZ, HealthResponse, OPENAPI, PROFILES, PROTOCOLS, ProfileRequest, ProtocolsResponse,
-        READYZ, ReadyResponse,
+        OWNER, OWNER_PROFILE, OWNERS, ACCOUNT_PAGE, ACCOUNT_PROFILE, ACCOUNT_STREAM, ATTESTATION_SIGNER, ATTESTATION_VERIFY, HEALTHZ, HealthResponse, OPENAPI, PROFILES, PROTOCOLS, ProfileRequest, ProtocolsResponse,
+        READYZ, ReadyResponse, METRICS,
     },
 };
 
@@ -159,6 +159,7 @@ fn component_schemas() -> Result<Map<String, Value>, OpenApiError> {
     add::<SignedProfile>(&mut responses);
     add::<SignerResponse>(&mut responses);
     add::<Verdict>(&mut responses);
+    add::<crate::stream::HealthAlert>(&mut responses);
     let mut requests = generator(Contract::Deserialize);
     add::<ProfileRequest>(&mut requests);
     add::<OwnerSetRequest>(&mut requests);
@@ -278,6 +279,61 @@ fn verify_attestation() -> Operation {
         .build()
 }
 
+fn account_stream() -> Operation {
+    let account = ParameterBuilder::new()
+        .name("account")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("CAIP-10 account id (`eip155:1:0x…`) or `alias:address`."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    let text = ObjectBuilder::new().schema_type(Type::String).build();
+    operation("accountStream", "Profile updates and health alerts (Server-Sent Events)")
+        .description(Some(
+            "`event: profile` (data: a `MarginProfile`, complete or not: check `coverage.complete`) \
+             first with the latest profile, then whenever a covered chain advanced and the profile \
+             changed; `event: health_alert` (data: a `HealthAlert`) when the health crosses a \
+             configured threshold, including becoming unknown because coverage is incomplete.",
+        ))
+        .parameter(account)
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("An event stream.")
+                .content("text/event-stream", Content::new(Some(text)))
+                .build(),
+        )
+        .response(
+            "400",
+            error("`invalid_account`, `unknown_chain`: nothing is streamed for an account that cannot be read."),
+        )
+        .build()
+}
+
+fn account_page() -> Operation {
+    let account = ParameterBuilder::new()
+        .name("account")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("CAIP-10 account id (`eip155:1:0x…`) or `alias:address`."))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    let html = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("text/html", Content::new(Some(ObjectBuilder::new().schema_type(Type::String).build())))
+            .build()
+    };
+    operation("accountPage", "Human view of one account's profile (HTML)")
+        .parameter(account)
+        .response("200", html("The page: totals, health gauge, native and unified health, positions."))
+        .response("400", error("`invalid_account`, `unknown_chain`."))
+        .response("500", error("`internal`: a bug; quote `request_id`."))
+        .response("502", html("The page of an incomplete profile, failures in red."))
+        .response("504", html("As 502, and something timed out."))
+        .build()
+}
+
 fn create_profile() -> Operation {
     let op = operation("createProfile", "Unified margin profile of several accounts")
         .parameter(signed_parameter())
@@ -390,9 +446,43 @@ fn owner_set_operations() -> (PathItem, PathItem, PathItem) {
     (owners, owner, profile)
 }
 
+fn metrics_operation() -> Operation {
+    let text = ObjectBuilder::new().schema_type(Type::String).build();
+    operation("metrics", "Prometheus metrics")
+        .description(Some(
+            "Request latency histograms per route (`unimargin_http_request_duration_seconds`), \
+             JSON-RPC requests per chain (`unimargin_rpc_requests_total`), profile cache hits and \
+             misses (`unimargin_cache_hits_total`, `unimargin_cache_misses_total`).",
+        ))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("Prometheus text exposition format 0.0.4.")
+                .content("text/plain", Content::new(Some(text)))
+                .build(),
+        )
+        .build()
+}
+
+fn readyz_operation() -> Operation {
+    operation("readyz", "Readiness")
+        .description(Some(
+            "Pins every chain with a short timeout and pings the key store. `ready`: all answered; \
+             `degraded` (still 200): some chains did not, and profiles that need them fail closed; \
+             a cache outage only slows answers down and never makes the service unready.",
+        ))
+        .response("200", ok("`ready` or `degraded`.", "ReadyResponse"))
+        .response(
+            "503",
+            ok("`unavailable`: no chain answered, or keys are required and the key store did not.", "ReadyResponse"),
+        )
+        .build()
+}
+
 fn paths() -> Paths {
     let (owners, owner, owner_profile) = owner_set_operations();
     PathsBuilder::new()
+        .path(METRICS, PathItem::new(HttpMethod::Get, metrics_operation()))
         .path(OWNERS, owners)
         .path(OWNER, owner)
         .path(OWNER_PROFILE, owner_profile)
@@ -414,17 +504,11 @@ fn paths() -> Paths {
         )
         .path(
             READYZ,
-            PathItem::new(
-                HttpMethod::Get,
-                simple(
-                    "readyz",
-                    "Readiness",
-                    "Ready; reports cache degradation (which only slows answers down).",
-                    "ReadyResponse",
-                ),
-            ),
+            PathItem::new(HttpMethod::Get, readyz_operation()),
         )
         .path(OPENAPI, PathItem::new(HttpMethod::Get, openapi_operation()))
+        .path(ACCOUNT_PAGE, PathItem::new(HttpMethod::Get, account_page()))
+        .path(ACCOUNT_STREAM, PathItem::new(HttpMethod::Get, account_stream()))
         .path(ATTESTATION_SIGNER, PathItem::new(HttpMethod::Get, attestation_signer()))
         .path(ATTESTATION_VERIFY, PathItem::new(HttpMethod::Post, verify_attestation()))
         .build()

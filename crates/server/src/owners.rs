@@ -85,7 +85,9 @@ pub struct Deleted {
 
 fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() || name.len() > MAX_NAME {
-        return Err(ApiError::InvalidRequest(format!("{what} must be 1 to {MAX_NAME} bytes long")));
+        return Err(ApiError::InvalidRequest(format!(
+            "{what} must be 1 to {MAX_NAME} bytes long"
+        )));
     }
     Ok(())
 }
@@ -118,11 +120,28 @@ pub(crate) async fn create(
                 segment.name
             )));
         }
-        segments.push(Segment { name: segment.name, accounts: members });
+        segments.push(Segment {
+            name: segment.name,
+            accounts: members,
+        });
     }
-    let id = format!("os_{}", random_hex(8).map_err(|e| ApiError::Internal(e.to_string()))?);
-    let set = OwnerSet { id, tenant: caller.tenant, name: request.name, accounts, segments, created_at: Utc::now() };
-    tenancy.store.put_owner_set(&set).await.map_err(store_error)?;
+    let id = format!(
+        "os_{}",
+        random_hex(8).map_err(|e| ApiError::Internal(e.to_string()))?
+    );
+    let set = OwnerSet {
+        id,
+        tenant: caller.tenant,
+        name: request.name,
+        accounts,
+        segments,
+        created_at: Utc::now(),
+    };
+    tenancy
+        .store
+        .put_owner_set(&set)
+        .await
+        .map_err(store_error)?;
     tracing::info!(tenant = %set.tenant, owner_set = %set.id, accounts = set.accounts.len(), "owner set registered");
     Ok((StatusCode::CREATED, Json(set)))
 }
@@ -131,13 +150,26 @@ pub(crate) async fn list(
     Extension(tenancy): Extension<Arc<Tenancy>>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<OwnerSetList>, ApiError> {
-    let owner_sets = tenancy.store.owner_sets(&caller.tenant).await.map_err(store_error)?;
+    let owner_sets = tenancy
+        .store
+        .owner_sets(&caller.tenant)
+        .await
+        .map_err(store_error)?;
     Ok(Json(OwnerSetList { owner_sets }))
 }
 
-async fn find(tenancy: &Tenancy, caller: &Caller, id: Result<Path<String>, PathRejection>) -> Result<OwnerSet, ApiError> {
+async fn find(
+    tenancy: &Tenancy,
+    caller: &Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<OwnerSet, ApiError> {
     let Path(id) = id?;
-    tenancy.store.owner_set(&caller.tenant, &id).await.map_err(store_error)?.ok_or(ApiError::UnknownOwnerSet(id))
+    tenancy
+        .store
+        .owner_set(&caller.tenant, &id)
+        .await
+        .map_err(store_error)?
+        .ok_or(ApiError::UnknownOwnerSet(id))
 }
 
 pub(crate) async fn get_one(
@@ -154,7 +186,12 @@ pub(crate) async fn delete(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Deleted>, ApiError> {
     let Path(id) = id?;
-    if tenancy.store.delete_owner_set(&caller.tenant, &id).await.map_err(store_error)? {
+    if tenancy
+        .store
+        .delete_owner_set(&caller.tenant, &id)
+        .await
+        .map_err(store_error)?
+    {
         tracing::info!(tenant = %caller.tenant, owner_set = %id, "owner set deleted");
         Ok(Json(Deleted { deleted: id }))
     } else {

@@ -172,6 +172,31 @@ impl Profiler {
         self.clients.chains().map(|c| (c, self.registry.for_chain(c).count()))
     }
 
+    /// JSON-RPC requests sent so far per EVM chain (the clients count them), for `/metrics`.
+    pub fn rpc_request_counts(&self) -> Vec<(ChainId, u64)> {
+        self.clients
+            .chains()
+            .filter_map(|c| match self.clients.get(c)? {
+                ChainClient::Evm(client) => Some((c.clone(), client.request_count())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Pins every served chain once, each bounded by `timeout`, for `/readyz`: the block (or
+    /// slot) number pinned, or why not.
+    pub async fn probe_chains(&self, timeout: Duration) -> Vec<(ChainId, Result<u64, String>)> {
+        let probes = self.clients.chains().filter_map(|c| self.clients.get(c)).map(|client| async move {
+            let result = match tokio::time::timeout(timeout, client.pin()).await {
+                Ok(Ok(reader)) => Ok(reader.read_point().cache_label().0),
+                Ok(Err(err)) => Err(redact_urls(&err.to_string())),
+                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            };
+            (client.chain().clone(), result)
+        });
+        join_all(probes).await
+    }
+
     /// Probes the cache backend (bounded by the backend's own timeout).
     pub async fn cache_health(&self) -> CacheHealth {
         let ping_failed = self.cache.ping().await.is_err();
@@ -348,6 +373,8 @@ impl Profiler {
             let span = tracing::Span::current();
             span.record("cache_hits", hits);
             span.record("cache_misses", misses);
+            metrics::counter!(crate::metrics::CACHE_HITS).increment(u64::try_from(hits).unwrap_or(u64::MAX));
+            metrics::counter!(crate::metrics::CACHE_MISSES).increment(u64::try_from(misses).unwrap_or(u64::MAX));
             span.record("failures", out.failures.len());
             tracing::debug!(hits, misses, failures = out.failures.len(), "chain read");
             out.read_point = Some(read_point);

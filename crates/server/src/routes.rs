@@ -39,6 +39,8 @@ pub(crate) const PROTOCOLS: &str = "/v1/protocols";
 pub(crate) const HEALTHZ: &str = "/healthz";
 /// `GET`: readiness.
 pub(crate) const READYZ: &str = "/readyz";
+/// `GET`: Prometheus metrics.
+pub(crate) const METRICS: &str = "/metrics";
 /// `GET`: this API's OpenAPI document.
 pub(crate) const OPENAPI: &str = "/openapi.json";
 /// `POST`: register an owner set; `GET`: the caller's owner sets.
@@ -49,6 +51,10 @@ pub(crate) const OWNER: &str = "/v1/owners/{id}";
 pub(crate) const OWNER_PROFILE: &str = "/v1/owners/{id}/profile";
 /// `GET`: the address attestations are signed by.
 pub(crate) const ATTESTATION_SIGNER: &str = "/v1/attestations/signer";
+/// `GET` (Server-Sent Events): profile updates and health alerts of one account.
+pub(crate) const ACCOUNT_STREAM: &str = "/v1/accounts/{account}/stream";
+/// `GET`: the human view of one account's profile (HTML).
+pub(crate) const ACCOUNT_PAGE: &str = "/accounts/{account}";
 /// `POST`: verify an attestation.
 pub(crate) const ATTESTATION_VERIFY: &str = "/v1/attestations/verify";
 
@@ -103,8 +109,14 @@ pub struct HealthResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadyStatus {
-    /// The service can answer profile requests.
+    /// Every chain answered and the key store answers.
     Ready,
+    /// Some chains did not answer: profiles that need them fail closed (502/504), the others
+    /// are served, so the replica stays in rotation.
+    Degraded,
+    /// No chain answered, or the key store (with keys required) did not: no request can be
+    /// answered with a profile. `/readyz` answers 503.
+    Unavailable,
 }
 
 /// The cache as `/readyz` reports it.
@@ -126,20 +138,47 @@ pub struct ChainStatus {
     pub alias: Option<String>,
     /// How many protocol markets are read on it.
     pub protocols: usize,
+    /// Whether a read point could be pinned within the probe timeout.
+    pub reachable: bool,
+    /// The block (or slot) pinned by the probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
+    /// Why the probe failed (URLs redacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The key and owner-set store as `/readyz` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyStoreStatus {
+    /// `memory`, `file` or `redis`.
+    pub backend: String,
+    /// Whether it answered.
+    pub reachable: bool,
+    /// Whether `/v1` routes require keys (then an unreachable store makes the service
+    /// unavailable: nobody can be authenticated).
+    pub auth_required: bool,
 }
 
 /// Body of `GET /readyz`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReadyResponse {
-    /// Always `ready` when the service answers: no dependency outage makes it unable to answer
-    /// (RPC outages are reported per profile, cache outages degrade to direct reads).
+    /// `ready`, `degraded` (some chains unreachable; still 200) or `unavailable` (503). A
+    /// cache outage never makes the service unready: reads then go to the chains.
     pub status: ReadyStatus,
     /// The cache.
     pub cache: CacheStatus,
-    /// Served chains. Their RPC endpoints are not probed here: an outage is reported by the
-    /// profiles that need the chain, and must not take every replica out of rotation.
+    /// The key and owner-set store.
+    pub key_store: KeyStoreStatus,
+    /// Served chains, each probed by pinning a read point with a short timeout.
     pub chains: Vec<ChainStatus>,
+    /// With `unavailable` only: the error in the API's usual shape (code, message, request id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorDetail>,
 }
+
+/// How long `/readyz` waits for each chain's pin: short, so that a probe never hangs.
+const READY_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `Json` whose rejections are [`ApiError`]s, so malformed bodies get the API's JSON shape
 /// instead of axum's plain text.
@@ -167,6 +206,8 @@ pub fn router(state: AppState) -> Router {
 /// kept in its store.
 pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
     let tenancy = Arc::new(tenancy);
+    // Installs the process's metrics recorder before the first request is counted.
+    let _ = crate::metrics::handle();
     let body_limit = state.settings.body_limit_bytes;
     let timeout = state.settings.request_timeout;
     let openapi = openapi::document_bytes();
@@ -176,12 +217,15 @@ pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
         .route(PROTOCOLS, get(protocols))
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
+        .route(METRICS, get(crate::metrics::serve))
         .route(OPENAPI, get(move || serve_openapi(openapi.clone())))
         .route(OWNERS, post(owners::create).get(owners::list))
         .route(OWNER, get(owners::get_one).delete(owners::delete))
         .route(OWNER_PROFILE, get(owners::profile))
         .route(ATTESTATION_SIGNER, get(attestation_signer))
         .route(ATTESTATION_VERIFY, post(verify_attestation))
+        .route(ACCOUNT_STREAM, get(crate::stream::account_stream))
+        .route(ACCOUNT_PAGE, get(crate::html::account_page))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: every layer below sees what the ones above produce.
@@ -189,8 +233,10 @@ pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
         // Per route (after routing), so only matched `/v1` routes ask for a key.
         .layer(from_fn_with_state(tenancy.clone(), auth::middleware::authenticate))
         .layer(Extension(tenancy))
+        .layer(Extension(Arc::new(crate::stream::StreamHub::new(state.settings.stream.clone()))))
         .layer(from_fn_with_state(timeout, time_limit))
         .layer(from_fn(scope_request_id))
+        .layer(from_fn(crate::metrics::track))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace_layer())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -305,22 +351,65 @@ async fn healthz() -> Json<HealthResponse> {
     Json(HealthResponse { status: LiveStatus::Ok })
 }
 
-async fn readyz(State(state): State<AppState>) -> Json<ReadyResponse> {
+async fn readyz(
+    State(state): State<AppState>,
+    Extension(tenancy): Extension<Arc<Tenancy>>,
+) -> (axum::http::StatusCode, Json<ReadyResponse>) {
     let profiler = &state.profiler;
-    let cache = profiler.cache_health().await;
-    let chains = profiler
+    let (cache, probes, store) =
+        tokio::join!(profiler.cache_health(), profiler.probe_chains(READY_PROBE_TIMEOUT), tenancy.store.ping());
+    let probes: std::collections::BTreeMap<_, _> = probes.into_iter().collect();
+    let chains: Vec<ChainStatus> = profiler
         .chains()
-        .map(|(chain, protocols)| ChainStatus {
-            chain: chain.clone(),
-            alias: profiler.aliases().name_of(chain).map(str::to_owned),
-            protocols,
+        .map(|(chain, protocols)| {
+            let probe = probes.get(chain);
+            ChainStatus {
+                chain: chain.clone(),
+                alias: profiler.aliases().name_of(chain).map(str::to_owned),
+                protocols,
+                reachable: matches!(probe, Some(Ok(_))),
+                head: probe.and_then(|p| p.as_ref().ok().copied()),
+                error: match probe {
+                    Some(Err(e)) => Some(e.clone()),
+                    Some(Ok(_)) => None,
+                    None => Some("not probed".to_owned()),
+                },
+            }
         })
         .collect();
-    Json(ReadyResponse {
-        status: ReadyStatus::Ready,
-        cache: CacheStatus { backend: cache.backend.to_owned(), degraded: cache.degraded },
-        chains,
-    })
+    let auth_required = tenancy.mode == auth::AuthMode::Required;
+    let key_store =
+        KeyStoreStatus { backend: tenancy.store.backend().to_owned(), reachable: store.is_ok(), auth_required };
+    let reachable = chains.iter().filter(|c| c.reachable).count();
+    let status = if (auth_required && !key_store.reachable) || (reachable == 0 && !chains.is_empty()) {
+        ReadyStatus::Unavailable
+    } else if reachable < chains.len() {
+        ReadyStatus::Degraded
+    } else {
+        ReadyStatus::Ready
+    };
+    let code = if status == ReadyStatus::Unavailable {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let cache = CacheStatus { backend: cache.backend.to_owned(), degraded: cache.degraded };
+    let error = (status == ReadyStatus::Unavailable).then(|| {
+        let (code, message) = if auth_required && !key_store.reachable {
+            (crate::error::ErrorCode::StoreUnavailable, "the key store did not answer".to_owned())
+        } else {
+            (crate::error::ErrorCode::UpstreamUnavailable, "no served chain answered".to_owned())
+        };
+        crate::error::ErrorDetail {
+            code,
+            message,
+            request_id: crate::middleware::current_request_id(),
+            account: None,
+            limit: None,
+            failures: Vec::new(),
+        }
+    });
+    (code, Json(ReadyResponse { status, cache, key_store, chains, error }))
 }
 
 async fn serve_openapi(document: Result<Bytes, String>) -> Response {

@@ -17,6 +17,8 @@ pub struct ServerSettings {
     /// RPC timeout so that a slow chain is reported as `upstream_timeout` with the partial
     /// profile rather than as a bare `request_timeout`.
     pub request_timeout: Duration,
+    /// Server-Sent Events: poll interval and health-alert thresholds.
+    pub stream: crate::stream::StreamSettings,
 }
 
 impl Default for ServerSettings {
@@ -25,6 +27,7 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            stream: Default::default(),
         }
     }
 }

@@ -14,7 +14,17 @@ fn shipped() -> RiskModel {
 fn the_shipped_risk_model_is_valid() {
     let model = shipped();
     model.validate().unwrap();
-    assert_eq!(model.grid.moves, [d("0.03"), d("0.06"), d("0.10"), d("0.15"), d("0.25"), d("0.35")]);
+    assert_eq!(
+        model.grid.moves,
+        [
+            d("0.03"),
+            d("0.06"),
+            d("0.10"),
+            d("0.15"),
+            d("0.25"),
+            d("0.35")
+        ]
+    );
     assert_eq!(model.correlation.groups, ["BTC", "ETH", "SOL"]);
     assert!(model.groups["USD"].numeraire);
     assert_eq!(model.pegs["stETH"].group, "ETH");
@@ -36,7 +46,12 @@ fn a_correlation_matrix_that_is_not_positive_definite_is_rejected() {
         vec![d("0.9"), d("1"), d("0.9")],
         vec![d("-0.9"), d("0.9"), d("1")],
     ];
-    assert_eq!(model.validate(), Err(ModelError::Correlation("matrix is not positive definite".into())));
+    assert_eq!(
+        model.validate(),
+        Err(ModelError::Correlation(
+            "matrix is not positive definite".into()
+        ))
+    );
     model.correlation.matrix[0][1] = d("0.5");
     assert!(matches!(model.validate(), Err(ModelError::Correlation(m)) if m.contains("≠")));
 }
@@ -49,8 +64,20 @@ fn out_of_range_values_name_their_key() {
     assert!(err.starts_with("grid.extreme_weight: 1.5"), "{err}");
     let mut model = shipped();
     model.score.weights.stress = d("0.5");
-    assert!(model.validate().unwrap_err().to_string().contains("score.weights (sum)"));
+    assert!(
+        model
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("score.weights (sum)")
+    );
     let mut model = shipped();
     model.pegs.get_mut("stETH").unwrap().group = "EHT".into();
-    assert_eq!(model.validate(), Err(ModelError::UnknownGroup { peg: "stETH".into(), group: "EHT".into() }));
+    assert_eq!(
+        model.validate(),
+        Err(ModelError::UnknownGroup {
+            peg: "stETH".into(),
+            group: "EHT".into()
+        })
+    );
 }

@@ -8,11 +8,22 @@
 use unimargin_engine::pricing::{ModelInput, Right, black_scholes, black76, norm_cdf, norm_pdf};
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
-    assert!((got - want).abs() <= tol, "{what}: got {got}, want {want} ± {tol}");
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} ± {tol}"
+    );
 }
 
 fn bs(right: Right, s: f64, k: f64, t: f64, vol: f64, r: f64) -> ModelInput {
-    ModelInput { right, underlying: s, strike: k, years: t, vol, rate: r, carry_yield: 0.0 }
+    ModelInput {
+        right,
+        underlying: s,
+        strike: k,
+        years: t,
+        vol,
+        rate: r,
+        carry_yield: 0.0,
+    }
 }
 
 /// Hull, *Options, Futures, and Other Derivatives*, the Black-Scholes-Merton example:
@@ -43,7 +54,15 @@ fn hull_greek_letters_example() {
 /// σ = 25 % → p = 1.12 (d1 = 0.07216, N(−d1) = 0.4712, N(−d2) = 0.5288).
 #[test]
 fn hull_black_76_futures_put() {
-    let v = black76(ModelInput { right: Right::Put, underlying: 20.0, strike: 20.0, years: 4.0 / 12.0, vol: 0.25, rate: 0.09, carry_yield: 0.0 });
+    let v = black76(ModelInput {
+        right: Right::Put,
+        underlying: 20.0,
+        strike: 20.0,
+        years: 4.0 / 12.0,
+        vol: 0.25,
+        rate: 0.09,
+        carry_yield: 0.0,
+    });
     close(v.price, 1.12, 0.005, "put");
     // d1 = σ√T ÷ 2.
     let d1 = 0.25 * (4.0f64 / 12.0).sqrt() / 2.0;
@@ -84,15 +103,28 @@ fn greeks_equal_finite_differences_of_the_price() {
                 model(i).price
             };
             let (hs, hv, ht) = (1e-3 * input.underlying / 50.0, 1e-5, 1e-6);
-            let delta = (price(&|i| i.underlying += hs) - price(&|i| i.underlying -= hs)) / (2.0 * hs);
-            let gamma = (price(&|i| i.underlying += hs) - 2.0 * v.price + price(&|i| i.underlying -= hs)) / (hs * hs);
+            let delta =
+                (price(&|i| i.underlying += hs) - price(&|i| i.underlying -= hs)) / (2.0 * hs);
+            let gamma = (price(&|i| i.underlying += hs) - 2.0 * v.price
+                + price(&|i| i.underlying -= hs))
+                / (hs * hs);
             let vega = (price(&|i| i.vol += hv) - price(&|i| i.vol -= hv)) / (2.0 * hv);
             let theta = -(price(&|i| i.years += ht) - price(&|i| i.years -= ht)) / (2.0 * ht);
             let what = format!("{input:?}");
             close(v.delta, delta, 1e-6, &format!("delta {what}"));
             close(v.gamma, gamma, 1e-6, &format!("gamma {what}"));
-            close(v.vega, vega, 1e-6 * v.vega.abs().max(1.0), &format!("vega {what}"));
-            close(v.theta, theta, 1e-6 * v.theta.abs().max(1.0), &format!("theta {what}"));
+            close(
+                v.vega,
+                vega,
+                1e-6 * v.vega.abs().max(1.0),
+                &format!("vega {what}"),
+            );
+            close(
+                v.theta,
+                theta,
+                1e-6 * v.theta.abs().max(1.0),
+                &format!("theta {what}"),
+            );
         }
     }
 }

@@ -18,11 +18,33 @@ fn model() -> EngineSettings {
     m.grid.oracle_deviation = d("0.02");
     m.grid.joint = true;
     m.groups.get_mut("USD").unwrap().default_depeg = d("0.05");
-    m.pegs.insert("USDC".into(), PegConfig { group: "USD".into(), symbols: vec!["USDC".into()], depeg: d("0.1") });
-    m.correlation = CorrelationConfig { groups: vec!["BTC".into(), "ETH".into()], matrix: vec![vec![d("1"), d("0.8")], vec![d("0.8"), d("1")]] };
+    m.pegs.insert(
+        "USDC".into(),
+        PegConfig {
+            group: "USD".into(),
+            symbols: vec!["USDC".into()],
+            depeg: d("0.1"),
+        },
+    );
+    m.correlation = CorrelationConfig {
+        groups: vec!["BTC".into(), "ETH".into()],
+        matrix: vec![vec![d("1"), d("0.8")], vec![d("0.8"), d("1")]],
+    };
     m.haircuts = unimargin_engine::model::HaircutSchedule::default();
-    m.haircuts.assets.insert("ETH".into(), SizeParams { liquidity_usd: d("1000000"), imf: d("0.02") });
-    m.haircuts.assets.insert("USDC".into(), SizeParams { liquidity_usd: d("1000000000"), imf: d("0.005") });
+    m.haircuts.assets.insert(
+        "ETH".into(),
+        SizeParams {
+            liquidity_usd: d("1000000"),
+            imf: d("0.02"),
+        },
+    );
+    m.haircuts.assets.insert(
+        "USDC".into(),
+        SizeParams {
+            liquidity_usd: d("1000000000"),
+            imf: d("0.005"),
+        },
+    );
     m.validate().unwrap();
     settings(m)
 }
@@ -48,8 +70,20 @@ struct Book {
 
 fn books() -> impl Strategy<Value = Book> {
     (
-        (1u32..2_000, 0u32..100, 0u32..5_000_000, 0u32..5_000_000, 0u32..500),
-        (0u32..2_000, 0u32..3_000_000, 1u32..3_000_000, 0u32..1_000, any::<bool>()),
+        (
+            1u32..2_000,
+            0u32..100,
+            0u32..5_000_000,
+            0u32..5_000_000,
+            0u32..500,
+        ),
+        (
+            0u32..2_000,
+            0u32..3_000_000,
+            1u32..3_000_000,
+            0u32..1_000,
+            any::<bool>(),
+        ),
     )
         .prop_map(|((a, b, c, dd, e), (f, g, h, i, j))| Book {
             aave_eth: a,
@@ -74,15 +108,40 @@ fn snapshots(b: &Book) -> Vec<ProtocolSnapshot> {
         debt("ETH", "ETH", units(b.aave_debt_eth), d("2000")),
     ];
     aave.retain(|p| !p.amount.is_zero());
-    let mut spark = vec![supply("ETH", "ETH", units(b.spark_eth), d("2000"), "0.75", "0.8"), debt("USDC", "USD", units(b.spark_debt_usdc), d("1"))];
+    let mut spark = vec![
+        supply("ETH", "ETH", units(b.spark_eth), d("2000"), "0.75", "0.8"),
+        debt("USDC", "USD", units(b.spark_debt_usdc), d("1")),
+    ];
     spark.retain(|p| !p.amount.is_zero());
-    let side = if b.drift_long { Side::Long } else { Side::Short };
-    let mut drift = vec![supply("USDC", "USD", units(b.drift_usdc), d("1"), "1", "1"), perp(side, "ETH", "ETH", units(b.drift_perp), d("2000"), "0.1", "0.05")];
+    let side = if b.drift_long {
+        Side::Long
+    } else {
+        Side::Short
+    };
+    let mut drift = vec![
+        supply("USDC", "USD", units(b.drift_usdc), d("1"), "1", "1"),
+        perp(
+            side,
+            "ETH",
+            "ETH",
+            units(b.drift_perp),
+            d("2000"),
+            "0.1",
+            "0.05",
+        ),
+    ];
     drift.retain(|p| !p.amount.is_zero());
-    vec![snapshot("aave-v3", aave), snapshot("spark", spark), snapshot("drift", drift)]
+    vec![
+        snapshot("aave-v3", aave),
+        snapshot("spark", spark),
+        snapshot("drift", drift),
+    ]
 }
 
-fn health(snapshots: Vec<ProtocolSnapshot>, s: &EngineSettings) -> (Option<Health>, Option<Health>) {
+fn health(
+    snapshots: Vec<ProtocolSnapshot>,
+    s: &EngineSettings,
+) -> (Option<Health>, Option<Health>) {
     let p = compute_profile(input(snapshots), s);
     (p.risk.margin.health, p.risk.margin.initial_health)
 }

@@ -24,7 +24,11 @@ pub(crate) fn account(a: &str) -> AccountId {
 
 pub(crate) fn asset(symbol: &str, group: &str) -> Asset {
     Asset {
-        id: AssetId { chain: ChainId::evm(1), namespace: "erc20".into(), reference: format!("0x{symbol}") },
+        id: AssetId {
+            chain: ChainId::evm(1),
+            namespace: "erc20".into(),
+            reference: format!("0x{symbol}"),
+        },
         symbol: symbol.into(),
         decimals: 18,
         risk_key: group.into(),
@@ -34,13 +38,24 @@ pub(crate) fn asset(symbol: &str, group: &str) -> Asset {
 pub(crate) fn price(usd: Decimal) -> Price {
     Price {
         usd,
-        source: PriceSource { oracle: "test-oracle".into(), address: None, feed: None },
+        source: PriceSource {
+            oracle: "test-oracle".into(),
+            address: None,
+            feed: None,
+        },
         updated_at: None,
         age_seconds: Some(60),
     }
 }
 
-fn position(kind: PositionKind, side: Side, symbol: &str, group: &str, amount: Decimal, usd: Decimal) -> Position {
+fn position(
+    kind: PositionKind,
+    side: Side,
+    symbol: &str,
+    group: &str,
+    amount: Decimal,
+    usd: Decimal,
+) -> Position {
     Position {
         kind,
         side,
@@ -49,7 +64,10 @@ fn position(kind: PositionKind, side: Side, symbol: &str, group: &str, amount: D
         price: price(usd),
         value_usd: amount * usd,
         counts_as_collateral: false,
-        weights: RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
+        weights: RiskWeights {
+            initial: Decimal::ONE,
+            maintenance: Decimal::ONE,
+        },
         perp: None,
         option: None,
         greeks: None,
@@ -58,10 +76,20 @@ fn position(kind: PositionKind, side: Side, symbol: &str, group: &str, amount: D
 }
 
 /// A supply counted as collateral with loan-to-value `ltv` and liquidation threshold `lt`.
-pub(crate) fn supply(symbol: &str, group: &str, amount: Decimal, usd: Decimal, ltv: &str, lt: &str) -> Position {
+pub(crate) fn supply(
+    symbol: &str,
+    group: &str,
+    amount: Decimal,
+    usd: Decimal,
+    ltv: &str,
+    lt: &str,
+) -> Position {
     Position {
         counts_as_collateral: true,
-        weights: RiskWeights { initial: d(ltv), maintenance: d(lt) },
+        weights: RiskWeights {
+            initial: d(ltv),
+            maintenance: d(lt),
+        },
         ..position(PositionKind::Supply, Side::Long, symbol, group, amount, usd)
     }
 }
@@ -72,9 +100,20 @@ pub(crate) fn debt(symbol: &str, group: &str, amount: Decimal, usd: Decimal) -> 
 }
 
 /// A perp at mark `usd`, entered at the mark (no PnL), with margin ratios.
-pub(crate) fn perp(side: Side, symbol: &str, group: &str, amount: Decimal, usd: Decimal, imr: &str, mmr: &str) -> Position {
+pub(crate) fn perp(
+    side: Side,
+    symbol: &str,
+    group: &str,
+    amount: Decimal,
+    usd: Decimal,
+    imr: &str,
+    mmr: &str,
+) -> Position {
     Position {
-        weights: RiskWeights { initial: d(imr), maintenance: d(mmr) },
+        weights: RiskWeights {
+            initial: d(imr),
+            maintenance: d(mmr),
+        },
         perp: Some(PerpDetails {
             market: format!("{symbol}-PERP"),
             entry_price: usd,
@@ -90,7 +129,11 @@ pub(crate) fn snapshot_of(protocol: &str, who: &str, positions: Vec<Position>) -
     ProtocolSnapshot {
         provenance: Provenance {
             chain: ChainId::evm(1),
-            read_point: ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 },
+            read_point: ReadPoint::Block {
+                number: 100,
+                hash: "0xabc".into(),
+                timestamp: 1_700_000_000,
+            },
             protocol: ProtocolId::new(protocol).unwrap(),
             market: MarketId("core".into()),
             account: account(who),
@@ -108,7 +151,10 @@ pub(crate) fn snapshot(protocol: &str, positions: Vec<Position>) -> ProtocolSnap
 }
 
 pub(crate) fn input(snapshots: Vec<ProtocolSnapshot>) -> ProfileInput {
-    let mut accounts: Vec<AccountId> = snapshots.iter().map(|s| s.provenance.account.clone()).collect();
+    let mut accounts: Vec<AccountId> = snapshots
+        .iter()
+        .map(|s| s.provenance.account.clone())
+        .collect();
     accounts.sort();
     accounts.dedup();
     if accounts.is_empty() {
@@ -130,14 +176,21 @@ pub(crate) fn input(snapshots: Vec<ProtocolSnapshot>) -> ProfileInput {
         expected,
         read_points: BTreeMap::from([(
             ChainId::evm(1),
-            Some(ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 }),
+            Some(ReadPoint::Block {
+                number: 100,
+                hash: "0xabc".into(),
+                timestamp: 1_700_000_000,
+            }),
         )]),
         as_of: Utc.timestamp_opt(AS_OF, 0).unwrap(),
     }
 }
 
 fn volatility(v: &str) -> ByRegime<Decimal> {
-    ByRegime { calm: d(v), stressed: d(v) }
+    ByRegime {
+        calm: d(v),
+        stressed: d(v),
+    }
 }
 
 /// A model whose numbers are easy to follow by hand: ETH and BTC (volatility 0.8, so moves as
@@ -145,16 +198,52 @@ fn volatility(v: &str) -> ByRegime<Decimal> {
 /// scenarios, penalties 5 %.
 pub(crate) fn plain_model() -> RiskModel {
     let mut m = RiskModel::default();
-    m.groups.insert("ETH".into(), GroupConfig { numeraire: false, volatility: volatility("0.8"), default_depeg: Decimal::ZERO, reference: None });
-    m.groups.insert("BTC".into(), GroupConfig { numeraire: false, volatility: volatility("0.8"), default_depeg: Decimal::ZERO, reference: None });
-    m.groups.insert("USD".into(), GroupConfig { numeraire: true, volatility: volatility("0.02"), default_depeg: Decimal::ZERO, reference: Some("USDC".into()) });
+    m.groups.insert(
+        "ETH".into(),
+        GroupConfig {
+            numeraire: false,
+            volatility: volatility("0.8"),
+            default_depeg: Decimal::ZERO,
+            reference: None,
+        },
+    );
+    m.groups.insert(
+        "BTC".into(),
+        GroupConfig {
+            numeraire: false,
+            volatility: volatility("0.8"),
+            default_depeg: Decimal::ZERO,
+            reference: None,
+        },
+    );
+    m.groups.insert(
+        "USD".into(),
+        GroupConfig {
+            numeraire: true,
+            volatility: volatility("0.02"),
+            default_depeg: Decimal::ZERO,
+            reference: Some("USDC".into()),
+        },
+    );
     m.carry.borrow_apr = Decimal::ZERO;
     m.carry.funding_apr = Decimal::ZERO;
     m.grid.oracle_deviation = Decimal::ZERO;
     m.grid.joint = false;
-    let zero = HaircutLevels { maintenance: Decimal::ZERO, initial: Decimal::ZERO };
-    m.haircuts.tiers = vec![HaircutTier { max_volatility: d("1000"), levels: ByRegime { calm: zero, stressed: zero } }];
-    m.haircuts.default_size = SizeParams { liquidity_usd: Decimal::ONE, imf: Decimal::ZERO };
+    let zero = HaircutLevels {
+        maintenance: Decimal::ZERO,
+        initial: Decimal::ZERO,
+    };
+    m.haircuts.tiers = vec![HaircutTier {
+        max_volatility: d("1000"),
+        levels: ByRegime {
+            calm: zero,
+            stressed: zero,
+        },
+    }];
+    m.haircuts.default_size = SizeParams {
+        liquidity_usd: Decimal::ONE,
+        imf: Decimal::ZERO,
+    };
     m.liquidation.default_penalty = d("0.05");
     m.prices.aliases.insert("WETH".into(), "ETH".into());
     m.validate().unwrap();
@@ -164,13 +253,23 @@ pub(crate) fn plain_model() -> RiskModel {
 /// The plain model with the stETH peg (depeg 10 %).
 pub(crate) fn pegged_model() -> RiskModel {
     let mut m = plain_model();
-    m.pegs.insert("stETH".into(), PegConfig { group: "ETH".into(), symbols: vec!["WSTETH".into(), "STETH".into()], depeg: d("0.10") });
+    m.pegs.insert(
+        "stETH".into(),
+        PegConfig {
+            group: "ETH".into(),
+            symbols: vec!["WSTETH".into(), "STETH".into()],
+            depeg: d("0.10"),
+        },
+    );
     m.validate().unwrap();
     m
 }
 
 pub(crate) fn settings(model: RiskModel) -> EngineSettings {
-    EngineSettings { model, ..EngineSettings::default() }
+    EngineSettings {
+        model,
+        ..EngineSettings::default()
+    }
 }
 
 /// `protocol/core@ALICE`.

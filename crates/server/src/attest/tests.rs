@@ -30,5 +30,8 @@ fn scaling_to_1e18_rounds_against_the_account() {
 #[test]
 fn a_negative_requirement_is_refused_rather_than_clamped() {
     assert!(unsigned("x", d("-1"), Round::Up).is_err());
-    assert_eq!(unsigned("x", d("2"), Round::Up).ok(), Some(U256::from(2u64) * U256::from(10u64).pow(U256::from(18u64))));
+    assert_eq!(
+        unsigned("x", d("2"), Round::Up).ok(),
+        Some(U256::from(2u64) * U256::from(10u64).pow(U256::from(18u64)))
+    );
 }

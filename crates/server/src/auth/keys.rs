@@ -54,7 +54,9 @@ pub struct ApiKey {
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The secret never reaches a log, even through `{:?}`.
-        f.debug_struct("ApiKey").field("record", &self.record).finish_non_exhaustive()
+        f.debug_struct("ApiKey")
+            .field("record", &self.record)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,8 +70,14 @@ pub(crate) fn random_hex(bytes: usize) -> Result<String, KeyError> {
 pub fn validate_tenant(tenant: &str) -> Result<(), KeyError> {
     let ok = !tenant.is_empty()
         && tenant.len() <= 64
-        && tenant.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if ok { Ok(()) } else { Err(KeyError::InvalidTenant(tenant.to_owned())) }
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(KeyError::InvalidTenant(tenant.to_owned()))
+    }
 }
 
 fn digest(salt: &str, key: &str) -> String {
@@ -87,7 +95,14 @@ impl ApiKey {
         let secret = format!("{KEY_PREFIX}{id}_{}", random_hex(32)?);
         let salt = random_hex(16)?;
         let hash = digest(&salt, &secret);
-        let record = KeyRecord { id, tenant: tenant.to_owned(), salt, hash, created_at: Utc::now(), revoked_at: None };
+        let record = KeyRecord {
+            id,
+            tenant: tenant.to_owned(),
+            salt,
+            hash,
+            created_at: Utc::now(),
+            revoked_at: None,
+        };
         Ok(Self { secret, record })
     }
 }
@@ -96,7 +111,8 @@ impl ApiKey {
 pub fn key_id(presented: &str) -> Option<&str> {
     let rest = presented.strip_prefix(KEY_PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
-    (id.len() == 16 && secret.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+    (id.len() == 16 && secret.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(id)
 }
 
 impl KeyRecord {
@@ -127,14 +143,20 @@ mod tests {
         assert!(key.secret.starts_with("um_"));
         assert_eq!(key_id(&key.secret), Some(key.record.id.as_str()));
         assert!(key.record.accepts(&key.secret));
-        assert!(!key.record.hash.contains(&key.secret[3..]), "the key itself is not stored");
+        assert!(
+            !key.record.hash.contains(&key.secret[3..]),
+            "the key itself is not stored"
+        );
         let other = ApiKey::generate("venue-a").unwrap();
         assert!(!key.record.accepts(&other.secret));
         assert_ne!(key.record.salt, other.record.salt);
         let mut revoked = key.record.clone();
         revoked.revoked_at = Some(Utc::now());
         assert!(!revoked.accepts(&key.secret));
-        assert!(!format!("{key:?}").contains(&key.secret), "Debug hides the secret");
+        assert!(
+            !format!("{key:?}").contains(&key.secret),
+            "Debug hides the secret"
+        );
         assert!(ApiKey::generate("Bad Tenant").is_err());
         assert_eq!(key_id("um_short_x"), None);
     }

@@ -22,14 +22,20 @@ pub struct RateLimit {
 impl RateLimit {
     /// No limit.
     pub fn unlimited() -> Self {
-        Self { per_minute: 0, burst: 0 }
+        Self {
+            per_minute: 0,
+            burst: 0,
+        }
     }
 }
 
 impl Default for RateLimit {
     /// 600 requests per minute with bursts of 60.
     fn default() -> Self {
-        Self { per_minute: 600, burst: 60 }
+        Self {
+            per_minute: 600,
+            burst: 60,
+        }
     }
 }
 
@@ -68,7 +74,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with `limit` for every key.
     pub fn new(limit: RateLimit) -> Self {
-        Self { limit, tat: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            tat: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The configured limit.
@@ -87,30 +96,45 @@ impl RateLimiter {
         let tolerance = interval * (burst - 1);
         let Ok(mut map) = self.tat.lock() else {
             // A poisoned lock means a panic elsewhere; refusing keeps the limit (fail closed).
-            return Decision::Deny { limit: burst, retry_after: interval };
+            return Decision::Deny {
+                limit: burst,
+                retry_after: interval,
+            };
         };
         let tat = map.get(key).copied().unwrap_or(now).max(now);
         let ahead = tat - now;
         if ahead > tolerance {
-            return Decision::Deny { limit: burst, retry_after: ahead - tolerance };
+            return Decision::Deny {
+                limit: burst,
+                retry_after: ahead - tolerance,
+            };
         }
         let new_tat = tat + interval;
         map.insert(key.to_owned(), new_tat);
         let backlog = new_tat - now; // ≤ τ + T
         let room = (tolerance + interval).saturating_sub(backlog);
-        let remaining = u32::try_from(room.as_nanos() / interval.as_nanos().max(1)).unwrap_or(u32::MAX);
-        Decision::Allow { limit: burst, remaining, reset: backlog }
+        let remaining =
+            u32::try_from(room.as_nanos() / interval.as_nanos().max(1)).unwrap_or(u32::MAX);
+        Decision::Allow {
+            limit: burst,
+            remaining,
+            reset: backlog,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic, reason = "a test reports failure by panicking")]
     use super::*;
 
     #[test]
     fn a_burst_then_one_per_interval() {
         // 60/min = one per second, burst 3.
-        let limiter = RateLimiter::new(RateLimit { per_minute: 60, burst: 3 });
+        let limiter = RateLimiter::new(RateLimit {
+            per_minute: 60,
+            burst: 3,
+        });
         let t0 = Instant::now();
         let remaining: Vec<_> = (0..3)
             .map(|_| match limiter.check("k", t0) {
@@ -120,10 +144,22 @@ mod tests {
             .collect();
         assert_eq!(remaining, [2, 1, 0]);
         // Fourth at t0: TAT = t0 + 3 s, τ = 2 s → wait 1 s.
-        assert_eq!(limiter.check("k", t0), Decision::Deny { limit: 3, retry_after: Duration::from_secs(1) });
+        assert_eq!(
+            limiter.check("k", t0),
+            Decision::Deny {
+                limit: 3,
+                retry_after: Duration::from_secs(1)
+            }
+        );
         // Another key is not affected.
-        assert!(matches!(limiter.check("other", t0), Decision::Allow { remaining: 2, .. }));
+        assert!(matches!(
+            limiter.check("other", t0),
+            Decision::Allow { remaining: 2, .. }
+        ));
         // One second later one request fits again.
-        assert!(matches!(limiter.check("k", t0 + Duration::from_secs(1)), Decision::Allow { remaining: 0, .. }));
+        assert!(matches!(
+            limiter.check("k", t0 + Duration::from_secs(1)),
+            Decision::Allow { remaining: 0, .. }
+        ));
     }
 }

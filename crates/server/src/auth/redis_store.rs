@@ -16,7 +16,10 @@ use redis::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{keys::KeyRecord, store::{StoreError, TenantStore}};
+use super::{
+    keys::KeyRecord,
+    store::{StoreError, TenantStore},
+};
 use crate::owners::OwnerSet;
 
 /// Keys and owner sets in Redis. Every command is bounded by a timeout, so an outage answers
@@ -31,7 +34,10 @@ pub struct RedisStore {
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password: it is not kept.
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).field("timeout", &self.timeout).finish()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -49,14 +55,21 @@ impl RedisStore {
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(redis_err)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            timeout,
+        })
     }
 
     async fn run<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         match tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut conn)).await {
             Ok(result) => result.map_err(redis_err),
-            Err(_) => Err(StoreError::Redis(format!("no answer within {} ms", self.timeout.as_millis()))),
+            Err(_) => Err(StoreError::Redis(format!(
+                "no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
         }
     }
 
@@ -66,21 +79,43 @@ impl RedisStore {
 
     async fn get_json<T: DeserializeOwned>(&self, key: String) -> Result<Option<T>, StoreError> {
         let raw: Option<String> = self.run(redis::cmd("GET").arg(key)).await?;
-        raw.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+        raw.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
     }
 
-    async fn set_json<T: Serialize>(&self, key: String, index: String, id: &str, value: &T) -> Result<(), StoreError> {
+    async fn set_json<T: Serialize>(
+        &self,
+        key: String,
+        index: String,
+        id: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut pipe = redis::pipe();
-        pipe.atomic().cmd("SET").arg(key).arg(json).ignore().cmd("SADD").arg(index).arg(id).ignore();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(key)
+            .arg(json)
+            .ignore()
+            .cmd("SADD")
+            .arg(index)
+            .arg(id)
+            .ignore();
         let mut conn = self.conn.clone();
         match tokio::time::timeout(self.timeout, pipe.query_async::<()>(&mut conn)).await {
             Ok(result) => result.map_err(redis_err),
-            Err(_) => Err(StoreError::Redis(format!("no answer within {} ms", self.timeout.as_millis()))),
+            Err(_) => Err(StoreError::Redis(format!(
+                "no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
         }
     }
 
-    async fn all<T: DeserializeOwned>(&self, index: String, key: impl Fn(&str) -> String) -> Result<Vec<T>, StoreError> {
+    async fn all<T: DeserializeOwned>(
+        &self,
+        index: String,
+        key: impl Fn(&str) -> String,
+    ) -> Result<Vec<T>, StoreError> {
         let mut ids: Vec<String> = self.run(redis::cmd("SMEMBERS").arg(index)).await?;
         ids.sort();
         let mut out = Vec::with_capacity(ids.len());
@@ -104,7 +139,13 @@ impl TenantStore for RedisStore {
     }
 
     async fn insert_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
-        self.set_json(self.k(&["auth", "key", &record.id]), self.k(&["auth", "keys"]), &record.id, record).await
+        self.set_json(
+            self.k(&["auth", "key", &record.id]),
+            self.k(&["auth", "keys"]),
+            &record.id,
+            record,
+        )
+        .await
     }
 
     async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
@@ -112,17 +153,26 @@ impl TenantStore for RedisStore {
     }
 
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        self.all(self.k(&["auth", "keys"]), |id| self.k(&["auth", "key", id])).await
+        self.all(self.k(&["auth", "keys"]), |id| self.k(&["auth", "key", id]))
+            .await
     }
 
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let Some(mut record) = self.key(id).await? else { return Ok(false) };
+        let Some(mut record) = self.key(id).await? else {
+            return Ok(false);
+        };
         record.revoked_at.get_or_insert(at);
         self.insert_key(&record).await.map(|()| true)
     }
 
     async fn put_owner_set(&self, set: &OwnerSet) -> Result<(), StoreError> {
-        self.set_json(self.k(&["owners", &set.tenant, &set.id]), self.k(&["owners", &set.tenant]), &set.id, set).await
+        self.set_json(
+            self.k(&["owners", &set.tenant, &set.id]),
+            self.k(&["owners", &set.tenant]),
+            &set.id,
+            set,
+        )
+        .await
     }
 
     async fn owner_set(&self, tenant: &str, id: &str) -> Result<Option<OwnerSet>, StoreError> {
@@ -130,12 +180,19 @@ impl TenantStore for RedisStore {
     }
 
     async fn owner_sets(&self, tenant: &str) -> Result<Vec<OwnerSet>, StoreError> {
-        self.all(self.k(&["owners", tenant]), |id| self.k(&["owners", tenant, id])).await
+        self.all(self.k(&["owners", tenant]), |id| {
+            self.k(&["owners", tenant, id])
+        })
+        .await
     }
 
     async fn delete_owner_set(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        let removed: u64 = self.run(redis::cmd("DEL").arg(self.k(&["owners", tenant, id]))).await?;
-        let _: u64 = self.run(redis::cmd("SREM").arg(self.k(&["owners", tenant])).arg(id)).await?;
+        let removed: u64 = self
+            .run(redis::cmd("DEL").arg(self.k(&["owners", tenant, id])))
+            .await?;
+        let _: u64 = self
+            .run(redis::cmd("SREM").arg(self.k(&["owners", tenant])).arg(id))
+            .await?;
         Ok(removed > 0)
     }
 }

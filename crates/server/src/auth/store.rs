@@ -90,16 +90,26 @@ pub struct FileStore {
 impl FileStore {
     /// A store in memory only (tests, and the open mode).
     pub fn in_memory() -> Self {
-        Self { path: None, state: Mutex::new(State::default()) }
+        Self {
+            path: None,
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// The store in `path`, which is created on the first write if it does not exist.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
-        let store = Self { path: Some(path.into()), state: Mutex::new(State::default()) };
+        let store = Self {
+            path: Some(path.into()),
+            state: Mutex::new(State::default()),
+        };
         if let Some(path) = &store.path {
             let mut state = State::default();
             reload(path, &mut state)?;
-            store.state.try_lock().map(|mut s| *s = state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            store
+                .state
+                .try_lock()
+                .map(|mut s| *s = state)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         }
         Ok(store)
     }
@@ -127,7 +137,10 @@ impl FileStore {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_owned(), source }
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -142,13 +155,15 @@ fn reload(path: &Path, state: &mut State) -> Result<(), StoreError> {
         return Ok(());
     }
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    state.data = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+    state.data = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
     state.seen = now;
     Ok(())
 }
 
 fn persist(path: &Path, data: &Data) -> Result<(), StoreError> {
-    let text = serde_json::to_string_pretty(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
@@ -173,7 +188,11 @@ fn persist(path: &Path, data: &Data) -> Result<(), StoreError> {
 #[async_trait]
 impl TenantStore for FileStore {
     fn backend(&self) -> &'static str {
-        if self.path.is_some() { "file" } else { "memory" }
+        if self.path.is_some() {
+            "file"
+        } else {
+            "memory"
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -208,20 +227,41 @@ impl TenantStore for FileStore {
 
     async fn put_owner_set(&self, set: &OwnerSet) -> Result<(), StoreError> {
         self.write(|d| {
-            d.owner_sets.entry(set.tenant.clone()).or_default().insert(set.id.clone(), set.clone());
+            d.owner_sets
+                .entry(set.tenant.clone())
+                .or_default()
+                .insert(set.id.clone(), set.clone());
         })
         .await
     }
 
     async fn owner_set(&self, tenant: &str, id: &str) -> Result<Option<OwnerSet>, StoreError> {
-        self.read(|d| d.owner_sets.get(tenant).and_then(|sets| sets.get(id)).cloned()).await
+        self.read(|d| {
+            d.owner_sets
+                .get(tenant)
+                .and_then(|sets| sets.get(id))
+                .cloned()
+        })
+        .await
     }
 
     async fn owner_sets(&self, tenant: &str) -> Result<Vec<OwnerSet>, StoreError> {
-        self.read(|d| d.owner_sets.get(tenant).map(|s| s.values().cloned().collect()).unwrap_or_default()).await
+        self.read(|d| {
+            d.owner_sets
+                .get(tenant)
+                .map(|s| s.values().cloned().collect())
+                .unwrap_or_default()
+        })
+        .await
     }
 
     async fn delete_owner_set(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        self.write(|d| d.owner_sets.get_mut(tenant).and_then(|sets| sets.remove(id)).is_some()).await
+        self.write(|d| {
+            d.owner_sets
+                .get_mut(tenant)
+                .and_then(|sets| sets.remove(id))
+                .is_some()
+        })
+        .await
     }
 }

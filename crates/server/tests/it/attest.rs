@@ -19,7 +19,7 @@ use unimargin_server::{
     AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, attest::parse_message, router,
 };
 
-use crate::harness::{ANVIL, NativeBalance, account, funded_chain, get, post_json, profile_request, send};
+use crate::harness::{ANVIL, NativeBalance, account, dec, funded_chain, get, post_json, profile_request, send};
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod contract {
@@ -91,7 +91,7 @@ async fn a_signed_profile_attests_its_numbers_and_recovers_to_the_published_sign
     let body = signed_profile(&router).await;
     // The profile's own fields are still at the top level.
     assert_eq!(body["accounts"], json!([account()]));
-    assert_eq!(body["credit_capacity_usd"], "16000");
+    assert_eq!(dec(body["credit_capacity_usd"].as_str().unwrap()), dec("16000")); // 20 000 × 0.80
     let att = &body["attestation"];
     assert_eq!(att["signer"], expected_signer.to_checksum(None));
 
@@ -135,7 +135,10 @@ async fn the_verifier_accepts_once_and_rejects_replayed_tampered_and_expired() {
     // Tampered first: a rejection must not burn the nonce of the genuine attestation.
     let mut tampered = att.clone();
     tampered["typed_data"]["message"]["creditCapacityUsd"] = json!(e18(1_000_000).to_string());
-    assert_eq!(verify(&router, &tampered).await, json!({"valid": false, "reason": "bad_signature", "signer": att["signer"]}));
+    assert_eq!(
+        verify(&router, &tampered).await,
+        json!({"valid": false, "reason": "bad_signature", "signer": att["signer"]})
+    );
     let mut forged_signer = att.clone();
     forged_signer["signature"] = json!(format!("0x{}", "11".repeat(65)));
     assert_eq!(verify(&router, &forged_signer).await["valid"], false);
@@ -217,11 +220,8 @@ async fn the_solidity_verifier_accepts_the_servers_signature_and_rejects_tampere
     let router = signing_service(&chain, Some(attestor(60)));
     let signer = PrivateKeySigner::from_str(KEY).unwrap().address();
     let (provider, from) = chain.deployer().unwrap();
-    let verifier = UnimarginAttestationVerifier::deploy_builder(provider.clone(), signer)
-        .from(from)
-        .deploy()
-        .await
-        .unwrap();
+    let verifier =
+        UnimarginAttestationVerifier::deploy_builder(provider.clone(), signer).from(from).deploy().await.unwrap();
     let verifier = UnimarginAttestationVerifier::new(verifier, provider.clone());
 
     let att = signed_profile(&router).await["attestation"].clone();

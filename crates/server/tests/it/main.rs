@@ -10,6 +10,10 @@
 mod attest;
 mod cache;
 mod harness;
+mod html;
 mod openapi;
+mod ops;
 mod outages;
 mod profile;
+mod stream;
+mod tenants;

@@ -98,7 +98,7 @@ async fn invalid_requests_get_precise_json_errors() {
         ),
         (profile_request(&[&format!("mars:{ADDR}")]), StatusCode::BAD_REQUEST, "unknown_chain", vec!["mars".into()]),
         (profile_request(&[]), StatusCode::BAD_REQUEST, "no_accounts", vec![]),
-        (profile_request(&fifty_one), StatusCode::BAD_REQUEST, "too_many_accounts", vec!["51".into(), "at most 50".into()]),
+        (profile_request(&fifty_one), StatusCode::UNPROCESSABLE_ENTITY, "too_many_accounts", vec!["51".into(), "at most 50".into()]),
         (post_json("/v1/profiles", "{}"), StatusCode::BAD_REQUEST, "invalid_request", vec!["accounts".into()]),
         (post_json("/v1/profiles", r#"{"accounts":"x"}"#), StatusCode::BAD_REQUEST, "invalid_request", vec![]),
         (post_json("/v1/profiles", "not json"), StatusCode::BAD_REQUEST, "invalid_request", vec![]),
@@ -179,15 +179,16 @@ async fn protocols_health_and_readiness() {
     );
     let answer = send(&svc.router, get("/healthz")).await;
     assert_eq!((answer.status, answer.body.clone()), (StatusCode::OK, json!({"status": "ok"})));
-    // Ready even though the node is down: RPC outages are reported per profile.
+    // The only chain's node is down: nothing can be profiled, so the replica is unavailable.
     let answer = send(&svc.router, get("/readyz")).await;
-    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.body["status"], "unavailable");
+    assert_eq!(answer.body["cache"], json!({"backend": "memory", "degraded": false}));
+    assert_eq!(answer.body["key_store"], json!({"backend": "memory", "reachable": true, "auth_required": false}));
+    let chain = &answer.body["chains"][0];
     assert_eq!(
-        answer.body,
-        json!({
-            "status": "ready",
-            "cache": {"backend": "memory", "degraded": false},
-            "chains": [{"chain": format!("eip155:{ANVIL}"), "alias": "anvil", "protocols": 1}]
-        })
+        (&chain["chain"], &chain["alias"], &chain["protocols"], &chain["reachable"]),
+        (&json!(format!("eip155:{ANVIL}")), &json!("anvil"), &json!(1), &json!(false))
     );
+    assert!(!chain["error"].as_str().unwrap().contains("127.0.0.1:1"), "no RPC URL in the answer: {chain}");
 }

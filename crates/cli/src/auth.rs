@@ -1,0 +1,88 @@
+//! `[auth]`: API keys, where they are kept, and the per-key rate limit.
+//!
+//! ```toml
+//! [auth]
+//! enabled = true                  # false: no keys, every caller is tenant `public` (local demo)
+//! keys_file = ".unimargin/keys.json"  # without cache.redis_url; holds salted hashes only
+//! rate_limit_per_minute = 600     # per key, sustained
+//! rate_limit_burst = 60           # per key, at once
+//! ```
+//!
+//! With `cache.redis_url` set, keys and owner sets live in Redis (under the cache's key prefix)
+//! so that every replica sees the same ones; otherwise in `keys_file`.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use unimargin_server::{
+    Tenancy,
+    auth::{FileStore, RateLimit, RedisStore, TenantStore},
+};
+
+use crate::config::Config;
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuthConfig {
+    /// Whether `/v1` routes require an API key. On unless a file turns it off.
+    pub(crate) enabled: bool,
+    /// The key and owner-set file when Redis is not configured.
+    pub(crate) keys_file: PathBuf,
+    /// Requests per minute per key (0: no limit).
+    pub(crate) rate_limit_per_minute: u32,
+    /// Requests per key at once.
+    pub(crate) rate_limit_burst: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let limit = RateLimit::default();
+        Self {
+            enabled: true,
+            keys_file: PathBuf::from(".unimargin/keys.json"),
+            rate_limit_per_minute: limit.per_minute,
+            rate_limit_burst: limit.burst,
+        }
+    }
+}
+
+impl Config {
+    /// The key and owner-set store: Redis when `cache.redis_url` is set, else `auth.keys_file`.
+    pub(crate) fn tenant_store(&self) -> anyhow::Result<Arc<dyn TenantStore>> {
+        match &self.cache.redis_url {
+            Some(url) => {
+                let timeout = Duration::from_millis(self.cache.redis_timeout_ms.max(1));
+                let store = RedisStore::connect(url, &self.cache.redis_key_prefix, timeout)
+                    .context("cache.redis_url")?;
+                Ok(Arc::new(store))
+            }
+            None => {
+                let store = FileStore::open(&self.auth.keys_file).context("auth.keys_file")?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+
+    /// What the router needs for tenants, from `[auth]`.
+    pub(crate) fn tenancy(&self) -> anyhow::Result<Tenancy> {
+        if !self.auth.enabled {
+            // The store still holds owner sets (of tenant `public`).
+            return Ok(Tenancy {
+                store: self.tenant_store()?,
+                ..Tenancy::open()
+            });
+        }
+        if self.auth.rate_limit_per_minute > 0 && self.auth.rate_limit_burst == 0 {
+            bail!(
+                "auth.rate_limit_burst must be at least 1 when auth.rate_limit_per_minute is set"
+            );
+        }
+        let limit = RateLimit {
+            per_minute: self.auth.rate_limit_per_minute,
+            burst: self.auth.rate_limit_burst,
+        };
+        Ok(Tenancy::required(self.tenant_store()?, limit))
+    }
+}
