@@ -27,7 +27,8 @@ pub mod math;
 pub mod normalize;
 pub mod oracle;
 pub mod pda;
-pub mod pod;
+/// Little-endian, alignment-one integers for the zero-copy layouts (shared with the other Solana adapters).
+pub use unimargin_sdk::solana::pod;
 pub mod types;
 
 use std::sync::Arc;

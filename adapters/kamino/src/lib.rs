@@ -23,7 +23,8 @@ pub mod fraction;
 pub mod layout;
 pub mod normalize;
 pub mod obligation;
-pub mod pod;
+/// Little-endian, alignment-one integers for the zero-copy layouts (shared with the other Solana adapters).
+pub use unimargin_sdk::solana::pod;
 pub mod reserve;
 pub mod scope;
 

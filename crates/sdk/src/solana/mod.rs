@@ -27,6 +27,7 @@ pub mod decode;
 pub mod fixed;
 pub mod oracle;
 pub mod pda;
+pub mod pod;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
