@@ -108,3 +108,63 @@ async fn four_protocols_on_one_chain_cost_a_pin_and_one_batch() {
     }
     eprintln!("requests per profile: first {first_cost}, steady state {steady}");
 }
+
+/// Profile cost as the book grows: one Aave market with 1, 10 and 100 positions. The request
+/// count must not grow with the book; the latency is printed for the record (debug build, anvil
+/// on loopback).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_count_and_latency_for_1_10_and_100_positions() {
+    use unimargin_aave_v3::fixtures::ReserveSpec;
+    // Anvil caps eth_call gas at its block gas limit; a 100-reserve UI data provider call is
+    // heavier than the default 30M, as it is on mainnet nodes with a raised call gas cap.
+    let chain = TestChain::start_with(|a| a.args(["--gas-limit", "1000000000"])).await.unwrap();
+    let owner = chain.accounts()[1];
+    let account = AccountId::from_str(&format!("eip155:{}:{owner}", chain.chain_id())).unwrap();
+    for n in [1usize, 10, 100] {
+        let reserves: Vec<ReserveSpec> = (0..n)
+            .map(|i| ReserveSpec {
+                symbol: Box::leak(format!("T{n}x{i}").into_boxed_str()),
+                decimals: [6u8, 8, 18][i % 3],
+                ltv_bps: 7000,
+                liquidation_threshold_bps: 7500,
+                liquidation_bonus_bps: 10500,
+                collateral: true,
+                price_usd_e8: 100_000_000 * (i as i64 + 1),
+            })
+            .collect();
+        let market = FixtureMarket::deploy(&chain, &format!("Book {n}"), &reserves).await.unwrap();
+        for (i, r) in reserves.iter().enumerate() {
+            // Even reserves are collateral, odd ones a small debt: 1000 units against 1 unit.
+            let (supply, debt) = if i % 2 == 0 || n == 1 { (units(1000, r.decimals), U256::ZERO) } else { (U256::ZERO, units(1, r.decimals)) };
+            market.set_user_reserve(owner, r.symbol, supply, true, debt).await.unwrap();
+        }
+        let mut registry = AdapterRegistry::new();
+        registry.register(unimargin_aave_v3::AaveV3Factory);
+        registry.build_all(&[deployment(&chain, "aave-v3", "aave-v3", market.deployment_params(&BTreeMap::new()))]).unwrap();
+        let client = Arc::new(EvmClient::http(chain.chain(), chain.url(), EvmSettings::default()).unwrap());
+        let mut clients = ChainClients::new();
+        clients.insert(ChainClient::Evm(client.clone()));
+        let profiler = Profiler::new(
+            clients,
+            registry,
+            Arc::new(MemoryCache::new(100)),
+            EngineSettings::default(),
+            ChainAliases::new(),
+            ProfilerSettings { max_accounts: 50, snapshot_ttl: Duration::ZERO },
+        );
+        profiler.profile(vec![account.clone()]).await.unwrap(); // first profile reads the layout
+        let mut latencies = Vec::new();
+        for _ in 0..5 {
+            let start_requests = client.request_count();
+            let started = std::time::Instant::now();
+            let p = profiler.profile(vec![account.clone()]).await.unwrap();
+            latencies.push(started.elapsed());
+            assert!(p.coverage.complete, "{:#?}", p.coverage.failures);
+            assert_eq!(client.request_count() - start_requests, 2, "{n} positions: pin + one batch");
+            assert_eq!(p.protocols[0].positions.len(), n);
+            assert_eq!(p.protocols[0].native_health.agrees, Some(true));
+        }
+        latencies.sort();
+        eprintln!("{n} positions: requests 2, median latency {:.1} ms", latencies[2].as_secs_f64() * 1e3);
+    }
+}
