@@ -43,6 +43,9 @@ pub struct AaveDeployment {
 impl AaveDeployment {
     /// The risk group of a reserve.
     pub fn risk_key(&self, symbol: &str) -> String {
-        self.risk_keys.get(symbol).cloned().unwrap_or_else(|| symbol.to_ascii_uppercase())
+        self.risk_keys
+            .get(symbol)
+            .cloned()
+            .unwrap_or_else(|| symbol.to_ascii_uppercase())
     }
 }

@@ -24,8 +24,8 @@ use unimargin_sdk::{Result, evm::PinnedEvm};
 use crate::{
     AaveDeployment, UiLayout,
     bindings::{
-        addresses_provider::IPoolAddressesProvider, aggregator::AggregatorV3Interface, oracle::IAaveOracle,
-        pool::IPool, ui_pool_data_provider::IUiPoolDataProviderV3 as Ui36,
+        addresses_provider::IPoolAddressesProvider, aggregator::AggregatorV3Interface,
+        oracle::IAaveOracle, pool::IPool, ui_pool_data_provider::IUiPoolDataProviderV3 as Ui36,
         ui_pool_data_provider_v3_0::IUiPoolDataProviderV3 as Ui30,
     },
 };
@@ -45,7 +45,11 @@ pub struct MarketLayout {
 
 impl MarketLayout {
     fn distinct_feeds(&self) -> BTreeSet<Address> {
-        self.feeds.values().copied().filter(|f| *f != Address::ZERO).collect()
+        self.feeds
+            .values()
+            .copied()
+            .filter(|f| *f != Address::ZERO)
+            .collect()
     }
 }
 
@@ -161,7 +165,10 @@ pub async fn fetch(
     let account_h = batch.add(deployment.pool, &IPool::getUserAccountDataCall { user });
     let oracle_h = batch.add(provider, &IPoolAddressesProvider::getPriceOracleCall {});
     enum Handles {
-        V30(unimargin_sdk::evm::CallHandle<Ui30::getReservesDataCall>, unimargin_sdk::evm::CallHandle<Ui30::getUserReservesDataCall>),
+        V30(
+            unimargin_sdk::evm::CallHandle<Ui30::getReservesDataCall>,
+            unimargin_sdk::evm::CallHandle<Ui30::getUserReservesDataCall>,
+        ),
         V36(
             unimargin_sdk::evm::CallHandle<Ui36::getReservesDataCall>,
             unimargin_sdk::evm::CallHandle<Ui36::getUserReservesDataCall>,
@@ -183,13 +190,23 @@ pub async fn fetch(
         .map(MarketLayout::distinct_feeds)
         .unwrap_or_default()
         .into_iter()
-        .map(|feed| (feed, batch.add(feed, &AggregatorV3Interface::latestRoundDataCall {})))
+        .map(|feed| {
+            (
+                feed,
+                batch.add(feed, &AggregatorV3Interface::latestRoundDataCall {}),
+            )
+        })
         .collect();
     let source_handles: Vec<_> = layout
         .map(|l| {
             l.emode_price_sources
                 .iter()
-                .map(|s| (*s, batch.add(l.oracle, &IAaveOracle::getAssetPriceCall { asset: *s })))
+                .map(|s| {
+                    (
+                        *s,
+                        batch.add(l.oracle, &IAaveOracle::getAssetPriceCall { asset: *s }),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -198,56 +215,93 @@ pub async fn fetch(
     let reported = results.get(account_h)?;
     let oracle = results.get(oracle_h)?;
     let mut raw = match handles {
-        Handles::V30(reserves_h, user_h) => from_v3_0(results.get(reserves_h)?, results.get(user_h)?),
-        Handles::V36(reserves_h, user_h, emodes_h) => {
-            from_v3_6(results.get(reserves_h)?, results.get(user_h)?, results.get(emodes_h)?)
+        Handles::V30(reserves_h, user_h) => {
+            from_v3_0(results.get(reserves_h)?, results.get(user_h)?)
         }
+        Handles::V36(reserves_h, user_h, emodes_h) => from_v3_6(
+            results.get(reserves_h)?,
+            results.get(user_h)?,
+            results.get(emodes_h)?,
+        ),
     };
     raw.reported = reported;
     raw.oracle = oracle;
     raw.block_timestamp = evm.block_timestamp();
     for (feed, h) in feed_handles {
-        raw.feed_updated_at.insert(feed, updated_at(results.get_optional(h)));
+        raw.feed_updated_at
+            .insert(feed, updated_at(results.get_optional(h)));
     }
     for (source, h) in source_handles {
         raw.source_prices.insert(source, results.get(h)?);
     }
 
     // Validate (or build) the layout against what this very batch returned.
-    let expected_feeds: BTreeMap<Address, Address> = raw.reserves.iter().map(|r| (r.asset, r.price_feed)).collect();
-    let expected_sources: BTreeSet<Address> =
-        raw.emodes.iter().map(|e| e.price_source).filter(|s| *s != Address::ZERO).collect();
+    let expected_feeds: BTreeMap<Address, Address> = raw
+        .reserves
+        .iter()
+        .map(|r| (r.asset, r.price_feed))
+        .collect();
+    let expected_sources: BTreeSet<Address> = raw
+        .emodes
+        .iter()
+        .map(|e| e.price_source)
+        .filter(|s| *s != Address::ZERO)
+        .collect();
     let still_valid = layout.is_some_and(|l| {
         l.feeds == expected_feeds
             && l.emode_price_sources == expected_sources
             && l.oracle == oracle
-            && (deployment.ui_layout == UiLayout::V3_0 || l.reserve_ids.len() == expected_feeds.len())
+            && (deployment.ui_layout == UiLayout::V3_0
+                || l.reserve_ids.len() == expected_feeds.len())
     });
     let layout = if still_valid {
         layout.cloned().unwrap_or_default()
     } else {
         // First profile of this market, or governance changed it: one more round trip.
-        let mut fresh = MarketLayout { feeds: expected_feeds, emode_price_sources: expected_sources, oracle, ..Default::default() };
+        let mut fresh = MarketLayout {
+            feeds: expected_feeds,
+            emode_price_sources: expected_sources,
+            oracle,
+            ..Default::default()
+        };
         let mut batch = evm.batch();
         let id_handles: Vec<_> = match deployment.ui_layout {
             UiLayout::V3_0 => Vec::new(),
             UiLayout::V3_6 => raw
                 .reserves
                 .iter()
-                .map(|r| (r.asset, batch.add(deployment.pool, &IPool::getReserveDataCall { asset: r.asset })))
+                .map(|r| {
+                    (
+                        r.asset,
+                        batch.add(
+                            deployment.pool,
+                            &IPool::getReserveDataCall { asset: r.asset },
+                        ),
+                    )
+                })
                 .collect(),
         };
         let feed_handles: Vec<_> = fresh
             .distinct_feeds()
             .into_iter()
             .filter(|f| !raw.feed_updated_at.contains_key(f))
-            .map(|feed| (feed, batch.add(feed, &AggregatorV3Interface::latestRoundDataCall {})))
+            .map(|feed| {
+                (
+                    feed,
+                    batch.add(feed, &AggregatorV3Interface::latestRoundDataCall {}),
+                )
+            })
             .collect();
         let source_handles: Vec<_> = fresh
             .emode_price_sources
             .iter()
             .filter(|s| !raw.source_prices.contains_key(*s))
-            .map(|s| (*s, batch.add(oracle, &IAaveOracle::getAssetPriceCall { asset: *s })))
+            .map(|s| {
+                (
+                    *s,
+                    batch.add(oracle, &IAaveOracle::getAssetPriceCall { asset: *s }),
+                )
+            })
             .collect();
         if !batch.is_empty() {
             let results = batch.execute().await?;
@@ -255,7 +309,8 @@ pub async fn fetch(
                 fresh.reserve_ids.insert(asset, results.get(h)?.id);
             }
             for (feed, h) in feed_handles {
-                raw.feed_updated_at.insert(feed, updated_at(results.get_optional(h)));
+                raw.feed_updated_at
+                    .insert(feed, updated_at(results.get_optional(h)));
             }
             for (source, h) in source_handles {
                 raw.source_prices.insert(source, results.get(h)?);
@@ -297,7 +352,11 @@ fn from_v3_6(
     user: Ui36::getUserReservesDataReturn,
     emodes: Vec<Ui36::Emode>,
 ) -> RawAccount {
-    let mut raw = empty(UiLayout::V3_6, reserves._1.marketReferenceCurrencyUnit, reserves._1.marketReferenceCurrencyPriceInUsd);
+    let mut raw = empty(
+        UiLayout::V3_6,
+        reserves._1.marketReferenceCurrencyUnit,
+        reserves._1.marketReferenceCurrencyPriceInUsd,
+    );
     raw.reserves = reserves
         ._0
         .into_iter()
@@ -345,8 +404,15 @@ fn from_v3_6(
     raw
 }
 
-fn from_v3_0(reserves: Ui30::getReservesDataReturn, user: Ui30::getUserReservesDataReturn) -> RawAccount {
-    let mut raw = empty(UiLayout::V3_0, reserves._1.marketReferenceCurrencyUnit, reserves._1.marketReferenceCurrencyPriceInUsd);
+fn from_v3_0(
+    reserves: Ui30::getReservesDataReturn,
+    user: Ui30::getUserReservesDataReturn,
+) -> RawAccount {
+    let mut raw = empty(
+        UiLayout::V3_0,
+        reserves._1.marketReferenceCurrencyUnit,
+        reserves._1.marketReferenceCurrencyPriceInUsd,
+    );
     // v3.0 has no category list: categories are described on each member reserve.
     let mut emodes: BTreeMap<u8, EModeCategory> = BTreeMap::new();
     for r in &reserves._0 {
@@ -390,7 +456,8 @@ fn from_v3_0(reserves: Ui30::getReservesDataReturn, user: Ui30::getUserReservesD
             scaled_variable_debt: u.scaledVariableDebt,
             principal_stable_debt: u.principalStableDebt,
             stable_rate: u.stableBorrowRate,
-            stable_last_update: u64::try_from(u.stableBorrowLastUpdateTimestamp).unwrap_or(u64::MAX),
+            stable_last_update: u64::try_from(u.stableBorrowLastUpdateTimestamp)
+                .unwrap_or(u64::MAX),
         })
         .collect();
     raw.user_emode = user._1;

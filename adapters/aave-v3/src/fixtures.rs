@@ -15,33 +15,61 @@ use crate::{AaveDeployment, UiLayout};
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod contracts {
     pub(crate) mod ap {
-        alloy::sol!(#[sol(rpc)] PoolAddressesProviderFixture, "fixtures/out/PoolAddressesProviderFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            PoolAddressesProviderFixture,
+            "fixtures/out/PoolAddressesProviderFixture.json"
+        );
     }
     pub(crate) mod oracle {
-        alloy::sol!(#[sol(rpc)] AaveOracleFixture, "fixtures/out/AaveOracleFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            AaveOracleFixture,
+            "fixtures/out/AaveOracleFixture.json"
+        );
     }
     pub(crate) mod pool {
-        alloy::sol!(#[sol(rpc)] PoolFixture, "fixtures/out/PoolFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            PoolFixture,
+            "fixtures/out/PoolFixture.json"
+        );
     }
     pub(crate) mod ui {
-        alloy::sol!(#[sol(rpc)] UiPoolDataProviderV3Fixture, "fixtures/out/UiPoolDataProviderV3Fixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            UiPoolDataProviderV3Fixture,
+            "fixtures/out/UiPoolDataProviderV3Fixture.json"
+        );
     }
     pub(crate) mod feed {
-        alloy::sol!(#[sol(rpc)] ChainlinkAggregatorFixture, "fixtures/out/ChainlinkAggregatorFixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            ChainlinkAggregatorFixture,
+            "fixtures/out/ChainlinkAggregatorFixture.json"
+        );
     }
     pub(crate) mod pool30 {
-        alloy::sol!(#[sol(rpc)] PoolV30Fixture, "fixtures/out-v3.0/PoolV30Fixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            PoolV30Fixture,
+            "fixtures/out-v3.0/PoolV30Fixture.json"
+        );
     }
     pub(crate) mod ui30 {
-        alloy::sol!(#[sol(rpc)] UiPoolDataProviderV30Fixture, "fixtures/out-v3.0/UiPoolDataProviderV30Fixture.json");
+        alloy::sol!(
+            #[sol(rpc)]
+            UiPoolDataProviderV30Fixture,
+            "fixtures/out-v3.0/UiPoolDataProviderV30Fixture.json"
+        );
     }
     pub(crate) use ap::PoolAddressesProviderFixture;
-    pub(crate) use pool30::PoolV30Fixture;
-    pub(crate) use ui30::UiPoolDataProviderV30Fixture;
     pub(crate) use feed::ChainlinkAggregatorFixture;
     pub(crate) use oracle::AaveOracleFixture;
     pub(crate) use pool::PoolFixture;
+    pub(crate) use pool30::PoolV30Fixture;
     pub(crate) use ui::UiPoolDataProviderV3Fixture;
+    pub(crate) use ui30::UiPoolDataProviderV30Fixture;
 }
 use contracts::*;
 
@@ -61,7 +89,10 @@ fn tx_err(what: &str) -> impl Fn(alloy::contract::Error) -> FixtureError + '_ {
     move |e| FixtureError::Testkit(inner(e))
 }
 
-async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), FixtureError>
+async fn send<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+    what: &str,
+) -> Result<(), FixtureError>
 where
     P: Provider,
     D: alloy::contract::CallDecoder,
@@ -82,19 +113,34 @@ struct MarketBase {
 impl MarketBase {
     async fn deploy(chain: &TestChain, market_id: &str) -> Result<Self, FixtureError> {
         let (provider, from) = chain.deployer()?;
-        let addresses_provider = PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
-            .from(from)
-            .deploy()
-            .await
-            .map_err(tx_err("deploy PoolAddressesProvider"))?;
-        let oracle = AaveOracleFixture::deploy_builder(provider.clone(), addresses_provider, Address::ZERO, U256::from(100_000_000u64))
-            .from(from)
-            .deploy()
-            .await
-            .map_err(tx_err("deploy AaveOracle"))?;
+        let addresses_provider =
+            PoolAddressesProviderFixture::deploy_builder(provider.clone(), market_id.to_owned())
+                .from(from)
+                .deploy()
+                .await
+                .map_err(tx_err("deploy PoolAddressesProvider"))?;
+        let oracle = AaveOracleFixture::deploy_builder(
+            provider.clone(),
+            addresses_provider,
+            Address::ZERO,
+            U256::from(100_000_000u64),
+        )
+        .from(from)
+        .deploy()
+        .await
+        .map_err(tx_err("deploy AaveOracle"))?;
         let ap = PoolAddressesProviderFixture::new(addresses_provider, provider.clone());
-        send(ap.fixtureSetPriceOracle(oracle).from(from), "setPriceOracle").await?;
-        Ok(Self { provider, from, addresses_provider, oracle })
+        send(
+            ap.fixtureSetPriceOracle(oracle).from(from),
+            "setPriceOracle",
+        )
+        .await?;
+        Ok(Self {
+            provider,
+            from,
+            addresses_provider,
+            oracle,
+        })
     }
 
     async fn set_pool(&self, pool: Address) -> Result<(), FixtureError> {
@@ -103,7 +149,11 @@ impl MarketBase {
     }
 
     /// Deploys a USD feed for `symbol` and registers it as the asset's oracle source.
-    async fn list_feed(&self, symbol: &str, price_usd_e8: i64) -> Result<(Address, Address), FixtureError> {
+    async fn list_feed(
+        &self,
+        symbol: &str,
+        price_usd_e8: i64,
+    ) -> Result<(Address, Address), FixtureError> {
         let asset = asset_address(symbol);
         let feed = ChainlinkAggregatorFixture::deploy_builder(
             self.provider.clone(),
@@ -116,7 +166,11 @@ impl MarketBase {
         .await
         .map_err(tx_err("deploy feed"))?;
         let oracle = AaveOracleFixture::new(self.oracle, self.provider.clone());
-        send(oracle.fixtureSetAssetSource(asset, feed).from(self.from), "setAssetSource").await?;
+        send(
+            oracle.fixtureSetAssetSource(asset, feed).from(self.from),
+            "setAssetSource",
+        )
+        .await?;
         Ok((asset, feed))
     }
 }
@@ -170,7 +224,11 @@ pub struct FixtureMarket {
 impl FixtureMarket {
     /// Deploys a full market (provider, oracle with one feed per reserve, pool, UI data provider)
     /// from the chain's first dev account and lists `reserves` in order (reserve id = index).
-    pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpec]) -> Result<Self, FixtureError> {
+    pub async fn deploy(
+        chain: &TestChain,
+        market_id: &str,
+        reserves: &[ReserveSpec],
+    ) -> Result<Self, FixtureError> {
         let base = MarketBase::deploy(chain, market_id).await?;
         let (provider, from) = (base.provider.clone(), base.from);
         let pool = PoolFixture::deploy_builder(provider.clone(), base.addresses_provider)
@@ -185,7 +243,11 @@ impl FixtureMarket {
             .map_err(tx_err("deploy UiPoolDataProviderV3"))?;
         base.set_pool(pool).await?;
         let ap = PoolAddressesProviderFixture::new(base.addresses_provider, provider.clone());
-        send(ap.fixtureSetPoolDataProvider(ui).from(from), "setPoolDataProvider").await?;
+        send(
+            ap.fixtureSetPoolDataProvider(ui).from(from),
+            "setPoolDataProvider",
+        )
+        .await?;
         let mut market = Self {
             provider,
             from,
@@ -229,7 +291,10 @@ impl FixtureMarket {
     }
 
     fn asset(&self, symbol: &str) -> Result<Address, FixtureError> {
-        self.assets.get(symbol).copied().ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))
+        self.assets
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))
     }
 
     /// The adapter configuration of this market.
@@ -265,7 +330,14 @@ impl FixtureMarket {
     ) -> Result<(), FixtureError> {
         let pool = PoolFixture::new(self.pool, self.provider.clone());
         send(
-            pool.fixtureSetUserReserve(user, self.asset(symbol)?, scaled_supply, use_as_collateral, scaled_debt).from(self.from),
+            pool.fixtureSetUserReserve(
+                user,
+                self.asset(symbol)?,
+                scaled_supply,
+                use_as_collateral,
+                scaled_debt,
+            )
+            .from(self.from),
             "setUserReserve",
         )
         .await
@@ -284,8 +356,15 @@ impl FixtureMarket {
         let pool = PoolFixture::new(self.pool, self.provider.clone());
         let last = alloy::primitives::aliases::U40::from(last_update);
         send(
-            pool.fixtureSetReserveIndexes(self.asset(symbol)?, liquidity_index, borrow_index, liquidity_rate, borrow_rate, last)
-                .from(self.from),
+            pool.fixtureSetReserveIndexes(
+                self.asset(symbol)?,
+                liquidity_index,
+                borrow_index,
+                liquidity_rate,
+                borrow_rate,
+                last,
+            )
+            .from(self.from),
             "setReserveIndexes",
         )
         .await
@@ -302,13 +381,24 @@ impl FixtureMarket {
     ) -> Result<(), FixtureError> {
         let ids = symbols
             .iter()
-            .map(|s| self.reserve_index(s).ok_or_else(|| FixtureError::UnknownReserve((*s).to_owned())))
+            .map(|s| {
+                self.reserve_index(s)
+                    .ok_or_else(|| FixtureError::UnknownReserve((*s).to_owned()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let bitmap: u128 = ids.iter().fold(0, |acc, i| acc | (1u128 << i));
         let pool = PoolFixture::new(self.pool, self.provider.clone());
         send(
-            pool.fixtureSetEModeCategory(id, ltv_bps, liquidation_threshold_bps, 10_100, bitmap, bitmap, label.to_owned())
-                .from(self.from),
+            pool.fixtureSetEModeCategory(
+                id,
+                ltv_bps,
+                liquidation_threshold_bps,
+                10_100,
+                bitmap,
+                bitmap,
+                label.to_owned(),
+            )
+            .from(self.from),
             "setEModeCategory",
         )
         .await
@@ -322,15 +412,32 @@ impl FixtureMarket {
     /// Puts a user in an e-mode category.
     pub async fn set_user_emode(&self, user: Address, id: u8) -> Result<(), FixtureError> {
         let pool = PoolFixture::new(self.pool, self.provider.clone());
-        send(pool.fixtureSetUserEMode(user, id).from(self.from), "setUserEMode").await
+        send(
+            pool.fixtureSetUserEMode(user, id).from(self.from),
+            "setUserEMode",
+        )
+        .await
     }
 
     /// Publishes a new feed answer (8 decimals) with the given update time.
-    pub async fn set_price(&self, symbol: &str, price_usd_e8: i64, updated_at: u64) -> Result<(), FixtureError> {
-        let feed = self.feeds.get(symbol).copied().ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))?;
+    pub async fn set_price(
+        &self,
+        symbol: &str,
+        price_usd_e8: i64,
+        updated_at: u64,
+    ) -> Result<(), FixtureError> {
+        let feed = self
+            .feeds
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))?;
         let feed = ChainlinkAggregatorFixture::new(feed, self.provider.clone());
         send(
-            feed.fixtureSetAnswer(I256::try_from(price_usd_e8).unwrap_or_default(), U256::from(updated_at)).from(self.from),
+            feed.fixtureSetAnswer(
+                I256::try_from(price_usd_e8).unwrap_or_default(),
+                U256::from(updated_at),
+            )
+            .from(self.from),
             "setAnswer",
         )
         .await
@@ -341,11 +448,51 @@ impl FixtureMarket {
 /// collateral (GHO-like), with realistic parameters.
 pub fn demo_reserves() -> Vec<ReserveSpec> {
     vec![
-        ReserveSpec { symbol: "WETH", decimals: 18, ltv_bps: 8050, liquidation_threshold_bps: 8300, liquidation_bonus_bps: 10500, collateral: true, price_usd_e8: 3_000_00000000 },
-        ReserveSpec { symbol: "WBTC", decimals: 8, ltv_bps: 7300, liquidation_threshold_bps: 7800, liquidation_bonus_bps: 10500, collateral: true, price_usd_e8: 60_000_00000000 },
-        ReserveSpec { symbol: "USDC", decimals: 6, ltv_bps: 7500, liquidation_threshold_bps: 7800, liquidation_bonus_bps: 10450, collateral: true, price_usd_e8: 1_00000000 },
-        ReserveSpec { symbol: "DAI", decimals: 18, ltv_bps: 6300, liquidation_threshold_bps: 7700, liquidation_bonus_bps: 10500, collateral: true, price_usd_e8: 99_980000 },
-        ReserveSpec { symbol: "GHO", decimals: 18, ltv_bps: 0, liquidation_threshold_bps: 0, liquidation_bonus_bps: 0, collateral: false, price_usd_e8: 1_00000000 },
+        ReserveSpec {
+            symbol: "WETH",
+            decimals: 18,
+            ltv_bps: 8050,
+            liquidation_threshold_bps: 8300,
+            liquidation_bonus_bps: 10500,
+            collateral: true,
+            price_usd_e8: 3_000_00000000,
+        },
+        ReserveSpec {
+            symbol: "WBTC",
+            decimals: 8,
+            ltv_bps: 7300,
+            liquidation_threshold_bps: 7800,
+            liquidation_bonus_bps: 10500,
+            collateral: true,
+            price_usd_e8: 60_000_00000000,
+        },
+        ReserveSpec {
+            symbol: "USDC",
+            decimals: 6,
+            ltv_bps: 7500,
+            liquidation_threshold_bps: 7800,
+            liquidation_bonus_bps: 10450,
+            collateral: true,
+            price_usd_e8: 1_00000000,
+        },
+        ReserveSpec {
+            symbol: "DAI",
+            decimals: 18,
+            ltv_bps: 6300,
+            liquidation_threshold_bps: 7700,
+            liquidation_bonus_bps: 10500,
+            collateral: true,
+            price_usd_e8: 99_980000,
+        },
+        ReserveSpec {
+            symbol: "GHO",
+            decimals: 18,
+            ltv_bps: 0,
+            liquidation_threshold_bps: 0,
+            liquidation_bonus_bps: 0,
+            collateral: false,
+            price_usd_e8: 1_00000000,
+        },
     ]
 }
 
@@ -368,10 +515,24 @@ pub fn units(amount: u64, decimals: u8) -> U256 {
 /// Seeds the demo owner: 10 WETH and 0.5 WBTC as collateral, 5,000 USDC supplied but not used
 /// as collateral, 12,000 USDC and 3,000 DAI borrowed. Indexes are 1 ray, so scaled = actual.
 pub async fn seed_demo_owner(market: &FixtureMarket, owner: Address) -> Result<(), FixtureError> {
-    market.set_user_reserve(owner, "WETH", units(10, 18), true, U256::ZERO).await?;
-    market.set_user_reserve(owner, "WBTC", units(1, 8) / U256::from(2u8), true, U256::ZERO).await?;
-    market.set_user_reserve(owner, "USDC", units(5_000, 6), false, units(12_000, 6)).await?;
-    market.set_user_reserve(owner, "DAI", U256::ZERO, false, units(3_000, 18)).await
+    market
+        .set_user_reserve(owner, "WETH", units(10, 18), true, U256::ZERO)
+        .await?;
+    market
+        .set_user_reserve(
+            owner,
+            "WBTC",
+            units(1, 8) / U256::from(2u8),
+            true,
+            U256::ZERO,
+        )
+        .await?;
+    market
+        .set_user_reserve(owner, "USDC", units(5_000, 6), false, units(12_000, 6))
+        .await?;
+    market
+        .set_user_reserve(owner, "DAI", U256::ZERO, false, units(3_000, 18))
+        .await
 }
 
 /// One reserve of a v3.0 market.
@@ -412,7 +573,11 @@ pub struct FixtureMarketV30 {
 
 impl FixtureMarketV30 {
     /// Deploys provider, oracle, v3.0 pool and UI data provider, and lists `reserves`.
-    pub async fn deploy(chain: &TestChain, market_id: &str, reserves: &[ReserveSpecV30]) -> Result<Self, FixtureError> {
+    pub async fn deploy(
+        chain: &TestChain,
+        market_id: &str,
+        reserves: &[ReserveSpecV30],
+    ) -> Result<Self, FixtureError> {
         let base = MarketBase::deploy(chain, market_id).await?;
         let (provider, from) = (base.provider.clone(), base.from);
         let pool = PoolV30Fixture::deploy_builder(provider.clone(), base.addresses_provider)
@@ -433,7 +598,15 @@ impl FixtureMarketV30 {
             let pool_c = PoolV30Fixture::new(pool, provider.clone());
             send(
                 pool_c
-                    .fixtureInitReserve(asset, r.symbol.to_owned(), r.decimals, r.ltv_bps, r.liquidation_threshold_bps, 10_500, r.emode_category)
+                    .fixtureInitReserve(
+                        asset,
+                        r.symbol.to_owned(),
+                        r.decimals,
+                        r.ltv_bps,
+                        r.liquidation_threshold_bps,
+                        10_500,
+                        r.emode_category,
+                    )
                     .from(from),
                 "initReserve",
             )
@@ -454,7 +627,10 @@ impl FixtureMarketV30 {
     }
 
     fn asset(&self, symbol: &str) -> Result<Address, FixtureError> {
-        self.assets.get(symbol).copied().ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))
+        self.assets
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::UnknownReserve(symbol.to_owned()))
     }
 
     /// The `params` JSON of a `[[deployments]]` entry for this market.
@@ -528,10 +704,25 @@ impl FixtureMarketV30 {
 
     /// Configures e-mode category `id`; `price_source` (an asset listed in the oracle, or zero)
     /// overrides member prices.
-    pub async fn set_emode_category(&self, id: u8, ltv_bps: u16, liquidation_threshold_bps: u16, price_source: Address, label: &str) -> Result<(), FixtureError> {
+    pub async fn set_emode_category(
+        &self,
+        id: u8,
+        ltv_bps: u16,
+        liquidation_threshold_bps: u16,
+        price_source: Address,
+        label: &str,
+    ) -> Result<(), FixtureError> {
         let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
         send(
-            pool.fixtureSetEModeCategory(id, ltv_bps, liquidation_threshold_bps, 10_100, price_source, label.to_owned()).from(self.from),
+            pool.fixtureSetEModeCategory(
+                id,
+                ltv_bps,
+                liquidation_threshold_bps,
+                10_100,
+                price_source,
+                label.to_owned(),
+            )
+            .from(self.from),
             "setEModeCategory",
         )
         .await
@@ -540,6 +731,10 @@ impl FixtureMarketV30 {
     /// Puts a user in an e-mode category.
     pub async fn set_user_emode(&self, user: Address, id: u8) -> Result<(), FixtureError> {
         let pool = PoolV30Fixture::new(self.pool, self.provider.clone());
-        send(pool.fixtureSetUserEMode(user, id).from(self.from), "setUserEMode").await
+        send(
+            pool.fixtureSetUserEMode(user, id).from(self.from),
+            "setUserEMode",
+        )
+        .await
     }
 }

@@ -29,7 +29,8 @@ use alloy::primitives::Address;
 use async_trait::async_trait;
 use unimargin_schema::{AccountId, ProtocolSnapshot};
 use unimargin_sdk::{
-    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter, Result,
+    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter,
+    Result,
 };
 
 pub use config::{AaveDeployment, UiLayout};
@@ -49,7 +50,11 @@ pub struct AaveV3Adapter {
 impl AaveV3Adapter {
     /// An adapter for a deployment.
     pub fn new(descriptor: AdapterDescriptor, deployment: AaveDeployment) -> Self {
-        Self { descriptor, deployment, layout: tokio::sync::RwLock::new(None) }
+        Self {
+            descriptor,
+            deployment,
+            layout: tokio::sync::RwLock::new(None),
+        }
     }
 }
 
@@ -61,10 +66,12 @@ impl ProtocolAdapter for AaveV3Adapter {
 
     async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> Result<ProtocolSnapshot> {
         let evm = chain.evm()?;
-        let user = Address::from(account.evm_address_bytes().ok_or(AdapterError::WrongChainFamily {
-            expected: "evm account",
-            actual: "non-evm account",
-        })?);
+        let user = Address::from(account.evm_address_bytes().ok_or(
+            AdapterError::WrongChainFamily {
+                expected: "evm account",
+                actual: "non-evm account",
+            },
+        )?);
         let known = self.layout.read().await.clone();
         let (raw, layout) = fetch::fetch(evm, &self.deployment, user, known.as_ref()).await?;
         if known.as_ref() != Some(&layout) {

@@ -69,7 +69,13 @@ fn bit(bitmap: u128, id: u16) -> bool {
     id < 128 && (bitmap >> id) & 1 == 1
 }
 
-fn decimal_of(raw: U256, decimals: u32, rounding: Rounding, warnings: &mut Vec<String>, what: &str) -> Result<Decimal> {
+fn decimal_of(
+    raw: U256,
+    decimals: u32,
+    rounding: Rounding,
+    warnings: &mut Vec<String>,
+    what: &str,
+) -> Result<Decimal> {
     let s = scale(raw, decimals, rounding)?;
     if s.rounded {
         warnings.push(format!("{what} rounded to fit 28 significant digits"));
@@ -96,7 +102,9 @@ fn health_from_wad(hf: U256) -> Result<Health> {
     if hf == U256::MAX {
         return Ok(Health::Infinite);
     }
-    Ok(Health::Finite(scale(hf, 18, Rounding::Down)?.value.normalize()))
+    Ok(Health::Finite(
+        scale(hf, 18, Rounding::Down)?.value.normalize(),
+    ))
 }
 
 fn bps_of(v: U256) -> u16 {
@@ -109,7 +117,10 @@ fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
     let emode = if raw.user_emode == 0 {
         None
     } else {
-        match (raw.emodes.iter().find(|e| e.id == raw.user_emode), raw.version) {
+        match (
+            raw.emodes.iter().find(|e| e.id == raw.user_emode),
+            raw.version,
+        ) {
             (Some(e), _) => Some(e),
             // v3.0 lists categories through their member reserves: a category without members
             // changes nothing.
@@ -122,14 +133,21 @@ fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
             }
         }
     };
-    let reserves: BTreeMap<Address, &ReserveState> = raw.reserves.iter().map(|r| (r.asset, r)).collect();
+    let reserves: BTreeMap<Address, &ReserveState> =
+        raw.reserves.iter().map(|r| (r.asset, r)).collect();
     let mut used = Vec::new();
     for u in &raw.user_reserves {
-        if u.scaled_supply.is_zero() && u.scaled_variable_debt.is_zero() && u.principal_stable_debt.is_zero() {
+        if u.scaled_supply.is_zero()
+            && u.scaled_variable_debt.is_zero()
+            && u.principal_stable_debt.is_zero()
+        {
             continue;
         }
         let r = reserves.get(&u.asset).ok_or_else(|| {
-            AdapterError::malformed("getUserReservesData", format!("reserve {} missing from getReservesData", u.asset))
+            AdapterError::malformed(
+                "getUserReservesData",
+                format!("reserve {} missing from getReservesData", u.asset),
+            )
         })?;
         let id = match raw.version {
             UiLayout::V3_6 => *raw.reserve_ids.get(&u.asset).ok_or_else(|| {
@@ -140,8 +158,18 @@ fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
         let decimals = u8::try_from(r.decimals)
             .ok()
             .filter(|d| *d <= 77)
-            .ok_or_else(|| AdapterError::malformed("getReservesData", format!("{} has {} decimals", r.symbol, r.decimals)))?;
-        let income_index = math::normalized_income(U256::from(r.liquidity_index), U256::from(r.liquidity_rate), r.last_update, now)?;
+            .ok_or_else(|| {
+                AdapterError::malformed(
+                    "getReservesData",
+                    format!("{} has {} decimals", r.symbol, r.decimals),
+                )
+            })?;
+        let income_index = math::normalized_income(
+            U256::from(r.liquidity_index),
+            U256::from(r.liquidity_rate),
+            r.last_update,
+            now,
+        )?;
         let (base_ltv, base_lt) = (bps_of(r.ltv_bps), bps_of(r.lt_bps));
         let mut price_base = r.price_base;
         let (ltv_bps, lt_bps, debt_index, supply_units, debt_units, collateral_enabled);
@@ -149,12 +177,18 @@ fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
             UiLayout::V3_6 => {
                 // ValidationLogic.getUserReserveLtv and the e-mode threshold override.
                 (ltv_bps, lt_bps) = match emode {
-                    Some(e) if bit(e.collateral_bitmap, id) => {
-                        (if bit(e.ltvzero_bitmap, id) { 0 } else { e.ltv }, e.liquidation_threshold)
-                    }
+                    Some(e) if bit(e.collateral_bitmap, id) => (
+                        if bit(e.ltvzero_bitmap, id) { 0 } else { e.ltv },
+                        e.liquidation_threshold,
+                    ),
                     _ => (base_ltv, base_lt),
                 };
-                debt_index = math::normalized_debt(U256::from(r.variable_borrow_index), U256::from(r.variable_borrow_rate), r.last_update, now)?;
+                debt_index = math::normalized_debt(
+                    U256::from(r.variable_borrow_index),
+                    U256::from(r.variable_borrow_rate),
+                    r.last_update,
+                    now,
+                )?;
                 supply_units = math::ray_mul_floor(u.scaled_supply, income_index)?;
                 debt_units = math::ray_mul_ceil(u.scaled_variable_debt, debt_index)?;
                 collateral_enabled = u.collateral && !u.scaled_supply.is_zero();
@@ -164,21 +198,37 @@ fn used_reserves<'a>(raw: &'a RawAccount) -> Result<Vec<UsedReserve<'a>>> {
                 (ltv_bps, lt_bps) = match member {
                     // A zero base LTV stays zero in e-mode: v3.0 only adds the e-mode LTV of
                     // reserves that have one.
-                    Some(e) => (if base_ltv == 0 { 0 } else { e.ltv }, e.liquidation_threshold),
+                    Some(e) => (
+                        if base_ltv == 0 { 0 } else { e.ltv },
+                        e.liquidation_threshold,
+                    ),
                     None => (base_ltv, base_lt),
                 };
                 if let Some(e) = member.filter(|e| e.price_source != Address::ZERO) {
-                    price_base = *raw.source_prices.get(&e.price_source).ok_or_else(|| AdapterError::MissingPrice {
-                        asset: r.symbol.clone(),
-                        detail: format!("e-mode {} price source {} was not read", e.id, e.price_source),
+                    price_base = *raw.source_prices.get(&e.price_source).ok_or_else(|| {
+                        AdapterError::MissingPrice {
+                            asset: r.symbol.clone(),
+                            detail: format!(
+                                "e-mode {} price source {} was not read",
+                                e.id, e.price_source
+                            ),
+                        }
                     })?;
                 }
-                debt_index = math::normalized_debt_v3_0(U256::from(r.variable_borrow_index), U256::from(r.variable_borrow_rate), r.last_update, now)?;
+                debt_index = math::normalized_debt_v3_0(
+                    U256::from(r.variable_borrow_index),
+                    U256::from(r.variable_borrow_rate),
+                    r.last_update,
+                    now,
+                )?;
                 supply_units = math::ray_mul(u.scaled_supply, income_index)?;
                 let stable = if u.principal_stable_debt.is_zero() {
                     U256::ZERO
                 } else {
-                    math::ray_mul(u.principal_stable_debt, math::compounded_interest_v3_0(u.stable_rate, u.stable_last_update, now)?)?
+                    math::ray_mul(
+                        u.principal_stable_debt,
+                        math::compounded_interest_v3_0(u.stable_rate, u.stable_last_update, now)?,
+                    )?
                 };
                 debt_units = math::ray_mul(u.scaled_variable_debt, debt_index)? + stable;
                 // v3.0 skips collateral whose liquidation threshold is zero.
@@ -215,8 +265,12 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
 
     // Base currency → USD: price_usd = price_base / unit × (reference price in USD, 8 decimals).
     let unit = raw.base_unit;
-    let unit_decimals = power_of_ten(unit)
-        .ok_or_else(|| AdapterError::malformed("marketReferenceCurrencyUnit", format!("{unit} is not a power of ten")))?;
+    let unit_decimals = power_of_ten(unit).ok_or_else(|| {
+        AdapterError::malformed(
+            "marketReferenceCurrencyUnit",
+            format!("{unit} is not a power of ten"),
+        )
+    })?;
     let ref_usd_raw = raw.base_price_usd;
     if ref_usd_raw.is_negative() || ref_usd_raw.is_zero() {
         return Err(AdapterError::MissingPrice {
@@ -239,11 +293,16 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
                 address: Some(chain_ref(raw.oracle)),
                 feed: (u.price_feed != Address::ZERO).then(|| chain_ref(u.price_feed)),
             },
-            updated_at: updated_at.and_then(|t| Utc.timestamp_opt(i64::try_from(t).ok()?, 0).single()),
+            updated_at: updated_at
+                .and_then(|t| Utc.timestamp_opt(i64::try_from(t).ok()?, 0).single()),
             age_seconds: updated_at.map(|t| now.saturating_sub(t)),
         };
         let asset = Asset {
-            id: AssetId { chain: ctx.chain.clone(), namespace: "erc20".into(), reference: u.asset.to_checksum(None) },
+            id: AssetId {
+                chain: ctx.chain.clone(),
+                namespace: "erc20".into(),
+                reference: u.asset.to_checksum(None),
+            },
             symbol: u.symbol.to_owned(),
             decimals: u.decimals,
             risk_key: ctx.deployment.risk_key(u.symbol),
@@ -255,10 +314,19 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
             ("emode_category".to_owned(), raw.user_emode.to_string()),
             ("ltv_bps".to_owned(), u.ltv_bps.to_string()),
             ("liquidation_threshold_bps".to_owned(), u.lt_bps.to_string()),
-            ("price_in_base_currency".to_owned(), u.price_base.to_string()),
+            (
+                "price_in_base_currency".to_owned(),
+                u.price_base.to_string(),
+            ),
         ]);
         if !u.supply_units.is_zero() {
-            let amount = decimal_of(u.supply_units, u32::from(u.decimals), Rounding::Down, &mut notes, u.symbol)?;
+            let amount = decimal_of(
+                u.supply_units,
+                u32::from(u.decimals),
+                Rounding::Down,
+                &mut notes,
+                u.symbol,
+            )?;
             let mut n = native.clone();
             n.insert("scaled_balance".into(), u.scaled_supply.to_string());
             n.insert("normalized_income".into(), u.income_index.to_string());
@@ -271,7 +339,10 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
                 value_usd: (amount * price_usd).normalize(),
                 price: price.clone(),
                 counts_as_collateral: u.collateral_enabled,
-                weights: RiskWeights { initial: bps(u.ltv_bps), maintenance: bps(u.lt_bps) },
+                weights: RiskWeights {
+                    initial: bps(u.ltv_bps),
+                    maintenance: bps(u.lt_bps),
+                },
                 perp: None,
                 option: None,
                 greeks: None,
@@ -279,10 +350,19 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
             });
         }
         if !u.debt_units.is_zero() {
-            let amount = decimal_of(u.debt_units, u32::from(u.decimals), Rounding::Up, &mut notes, u.symbol)?;
+            let amount = decimal_of(
+                u.debt_units,
+                u32::from(u.decimals),
+                Rounding::Up,
+                &mut notes,
+                u.symbol,
+            )?;
             native.insert("scaled_balance".into(), u.scaled_debt.to_string());
             if !u.principal_stable_debt.is_zero() {
-                native.insert("principal_stable_debt".into(), u.principal_stable_debt.to_string());
+                native.insert(
+                    "principal_stable_debt".into(),
+                    u.principal_stable_debt.to_string(),
+                );
             }
             native.insert("normalized_variable_debt".into(), u.debt_index.to_string());
             native.insert("balance_base_units".into(), u.debt_units.to_string());
@@ -294,7 +374,10 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
                 value_usd: (amount * price_usd).normalize(),
                 price,
                 counts_as_collateral: false,
-                weights: RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
+                weights: RiskWeights {
+                    initial: Decimal::ONE,
+                    maintenance: Decimal::ONE,
+                },
                 perp: None,
                 option: None,
                 greeks: None,
@@ -312,18 +395,51 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
     );
     native_health.figures = BTreeMap::from([
         ("base_currency_unit".to_owned(), unit.to_string()),
-        ("reproduced.total_collateral_base".to_owned(), reproduced.total_collateral.to_string()),
-        ("reproduced.total_debt_base".to_owned(), reproduced.total_debt.to_string()),
-        ("reproduced.ltv_bps".to_owned(), reproduced.avg_ltv.to_string()),
-        ("reproduced.available_borrows_base".to_owned(), reproduced.available_borrows.to_string()),
-        ("reproduced.liquidation_threshold_bps".to_owned(), reproduced.avg_lt.to_string()),
-        ("reproduced.health_factor_wad".to_owned(), reproduced.health_factor.to_string()),
-        ("reported.total_collateral_base".to_owned(), reported.totalCollateralBase.to_string()),
-        ("reported.total_debt_base".to_owned(), reported.totalDebtBase.to_string()),
-        ("reported.available_borrows_base".to_owned(), reported.availableBorrowsBase.to_string()),
+        (
+            "reproduced.total_collateral_base".to_owned(),
+            reproduced.total_collateral.to_string(),
+        ),
+        (
+            "reproduced.total_debt_base".to_owned(),
+            reproduced.total_debt.to_string(),
+        ),
+        (
+            "reproduced.ltv_bps".to_owned(),
+            reproduced.avg_ltv.to_string(),
+        ),
+        (
+            "reproduced.available_borrows_base".to_owned(),
+            reproduced.available_borrows.to_string(),
+        ),
+        (
+            "reproduced.liquidation_threshold_bps".to_owned(),
+            reproduced.avg_lt.to_string(),
+        ),
+        (
+            "reproduced.health_factor_wad".to_owned(),
+            reproduced.health_factor.to_string(),
+        ),
+        (
+            "reported.total_collateral_base".to_owned(),
+            reported.totalCollateralBase.to_string(),
+        ),
+        (
+            "reported.total_debt_base".to_owned(),
+            reported.totalDebtBase.to_string(),
+        ),
+        (
+            "reported.available_borrows_base".to_owned(),
+            reported.availableBorrowsBase.to_string(),
+        ),
         ("reported.ltv_bps".to_owned(), reported.ltv.to_string()),
-        ("reported.liquidation_threshold_bps".to_owned(), reported.currentLiquidationThreshold.to_string()),
-        ("reported.health_factor_wad".to_owned(), reported.healthFactor.to_string()),
+        (
+            "reported.liquidation_threshold_bps".to_owned(),
+            reported.currentLiquidationThreshold.to_string(),
+        ),
+        (
+            "reported.health_factor_wad".to_owned(),
+            reported.healthFactor.to_string(),
+        ),
     ]);
 
     let scope = FailureScope {
@@ -334,7 +450,11 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
     };
     let mut warnings: Vec<Warning> = notes
         .into_iter()
-        .map(|message| Warning { scope: scope.clone(), kind: WarningKind::AmountRounded, message })
+        .map(|message| Warning {
+            scope: scope.clone(),
+            kind: WarningKind::AmountRounded,
+            message,
+        })
         .collect();
     let totals_agree = reproduced.total_collateral == reported.totalCollateralBase
         && reproduced.total_debt == reported.totalDebtBase
@@ -360,7 +480,11 @@ pub fn normalize(raw: &RawAccount, ctx: &NormalizeContext<'_>) -> Result<Protoco
         chain_ref(ctx.deployment.pool),
         chain_ref(raw.oracle),
     ];
-    sources.extend(used.iter().filter(|u| u.price_feed != Address::ZERO).map(|u| chain_ref(u.price_feed)));
+    sources.extend(
+        used.iter()
+            .filter(|u| u.price_feed != Address::ZERO)
+            .map(|u| chain_ref(u.price_feed)),
+    );
     sources.sort();
     sources.dedup();
 
@@ -396,20 +520,36 @@ fn reproduce_account_data(used: &[UsedReserve<'_>], version: UiLayout) -> Result
     let mut total_debt = U256::ZERO;
     let mut ltv_sum = U256::ZERO;
     let mut lt_sum = U256::ZERO;
-    let overflow = || AdapterError::OutOfRange { what: "aave account data".into(), value: "overflows uint256".into() };
+    let overflow = || AdapterError::OutOfRange {
+        what: "aave account data".into(),
+        value: "overflows uint256".into(),
+    };
     for u in used {
         let unit = U256::from(10u8).pow(U256::from(u.decimals));
         if u.collateral_enabled {
             // aToken balance × price / unit, floored.
-            let base = u.supply_units.checked_mul(u.price_base).ok_or_else(overflow)? / unit;
+            let base = u
+                .supply_units
+                .checked_mul(u.price_base)
+                .ok_or_else(overflow)?
+                / unit;
             total_collateral += base;
-            ltv_sum += base.checked_mul(U256::from(u.ltv_bps)).ok_or_else(overflow)?;
-            lt_sum += base.checked_mul(U256::from(u.lt_bps)).ok_or_else(overflow)?;
+            ltv_sum += base
+                .checked_mul(U256::from(u.ltv_bps))
+                .ok_or_else(overflow)?;
+            lt_sum += base
+                .checked_mul(U256::from(u.lt_bps))
+                .ok_or_else(overflow)?;
         }
         if !u.debt_units.is_zero() {
             total_debt += match version {
                 UiLayout::V3_6 => math::mul_div_ceil(u.debt_units, u.price_base, unit)?,
-                UiLayout::V3_0 => u.debt_units.checked_mul(u.price_base).ok_or_else(overflow)? / unit,
+                UiLayout::V3_0 => {
+                    u.debt_units
+                        .checked_mul(u.price_base)
+                        .ok_or_else(overflow)?
+                        / unit
+                }
             };
         }
     }
@@ -439,5 +579,12 @@ fn reproduce_account_data(used: &[UsedReserve<'_>], version: UiLayout) -> Result
         ),
     };
     let available_borrows = borrowable.saturating_sub(total_debt);
-    Ok(AccountData { total_collateral, total_debt, avg_ltv, avg_lt, available_borrows, health_factor })
+    Ok(AccountData {
+        total_collateral,
+        total_debt,
+        avg_ltv,
+        avg_lt,
+        available_borrows,
+        health_factor,
+    })
 }

@@ -8,11 +8,15 @@ use unimargin_marginfi::{MarginfiDeployment, fetch, layout};
 use unimargin_sdk::solana::{Pubkey, RawAccount, oracle::pyth::decode_price_update_v2};
 
 fn program() -> Pubkey {
-    "MFv2hWf31Z9kbCa1snEPYctwafyhdvnV7FZnsebVacA".parse().expect("program")
+    "MFv2hWf31Z9kbCa1snEPYctwafyhdvnV7FZnsebVacA"
+        .parse()
+        .expect("program")
 }
 
 fn group() -> Pubkey {
-    "4qp6Fx6tnZkY5Wropq9wUYgtFxXKwE6viZxFHg3rdAG8".parse().expect("group")
+    "4qp6Fx6tnZkY5Wropq9wUYgtFxXKwE6viZxFHg3rdAG8"
+        .parse()
+        .expect("group")
 }
 
 fn account(len: usize, disc: [u8; 8], owner: Pubkey) -> RawAccount {
@@ -26,17 +30,33 @@ fn account(len: usize, disc: [u8; 8], owner: Pubkey) -> RawAccount {
             data[72 + 104 * i] = 1;
         }
     }
-    RawAccount { lamports: 1, owner, executable: false, data }
+    RawAccount {
+        lamports: 1,
+        owner,
+        executable: false,
+        data,
+    }
 }
 
 fn bench(c: &mut Criterion) {
-    let d: MarginfiDeployment =
-        serde_json::from_value(serde_json::json!({"program_id": program().to_string(), "group": group().to_string()}))
-            .expect("config");
+    let d: MarginfiDeployment = serde_json::from_value(
+        serde_json::json!({"program_id": program().to_string(), "group": group().to_string()}),
+    )
+    .expect("config");
     let key = Pubkey::new_from_array([1; 32]);
-    let bank = account(layout::BANK_LEN, [142, 49, 166, 242, 50, 66, 97, 188], program());
-    let acct = account(layout::MARGINFI_ACCOUNT_LEN, [67, 178, 130, 109, 126, 114, 28, 42], program());
-    let receiver: Pubkey = "rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ".parse().expect("receiver");
+    let bank = account(
+        layout::BANK_LEN,
+        [142, 49, 166, 242, 50, 66, 97, 188],
+        program(),
+    );
+    let acct = account(
+        layout::MARGINFI_ACCOUNT_LEN,
+        [67, 178, 130, 109, 126, 114, 28, 42],
+        program(),
+    );
+    let receiver: Pubkey = "rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ"
+        .parse()
+        .expect("receiver");
     let mut price = account(134, [34, 241, 35, 99, 157, 126, 244, 205], receiver);
     price.data[40] = 1;
     c.bench_function("decode Bank (1864 B)", |b| {
@@ -46,7 +66,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| fetch::decode_account(&key, std::hint::black_box(&acct), &d).expect("account"))
     });
     c.bench_function("decode PriceUpdateV2 (134 B)", |b| {
-        b.iter(|| decode_price_update_v2(&key, std::hint::black_box(&price), &receiver).expect("price"))
+        b.iter(|| {
+            decode_price_update_v2(&key, std::hint::black_box(&price), &receiver).expect("price")
+        })
     });
 }
 

@@ -7,7 +7,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use unimargin_sdk::solana::{
     Pubkey,
-    oracle::{OracleGuard, pyth::PYTH_RECEIVER_PROGRAM, switchboard::SWITCHBOARD_ON_DEMAND_PROGRAM},
+    oracle::{
+        OracleGuard, pyth::PYTH_RECEIVER_PROGRAM, switchboard::SWITCHBOARD_ON_DEMAND_PROGRAM,
+    },
 };
 
 /// A base58 address in configuration.
@@ -17,7 +19,9 @@ pub struct Address(pub Pubkey);
 impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map(Address).map_err(|e| serde::de::Error::custom(format!("`{s}` is not a base58 address: {e}")))
+        s.parse()
+            .map(Address)
+            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not a base58 address: {e}")))
     }
 }
 
@@ -68,7 +72,10 @@ pub struct MarginfiDeployment {
 impl MarginfiDeployment {
     /// The oracle guard this deployment applies.
     pub fn guard(&self) -> OracleGuard {
-        OracleGuard { max_age_secs: self.max_price_age_secs, max_conf_ratio: self.max_conf_ratio }
+        OracleGuard {
+            max_age_secs: self.max_price_age_secs,
+            max_conf_ratio: self.max_conf_ratio,
+        }
     }
 
     /// The symbol of a mint.
@@ -79,6 +86,9 @@ impl MarginfiDeployment {
 
     /// The risk group of a symbol.
     pub fn risk_key(&self, symbol: &str) -> String {
-        self.risk_keys.get(symbol).cloned().unwrap_or_else(|| symbol.to_ascii_uppercase())
+        self.risk_keys
+            .get(symbol)
+            .cloned()
+            .unwrap_or_else(|| symbol.to_ascii_uppercase())
     }
 }

@@ -23,8 +23,8 @@ use unimargin_sdk::{
 use crate::{
     MarginfiDeployment,
     layout::{
-        ACCOUNT_AUTHORITY_OFFSET, ACCOUNT_GROUP_OFFSET, Bank, CONFIG_FLAG_PYTH_PUSH_MIGRATED, MARGINFI_ACCOUNT_LEN,
-        MarginfiAccount, OracleSetup, account_spec, bank_spec,
+        ACCOUNT_AUTHORITY_OFFSET, ACCOUNT_GROUP_OFFSET, Bank, CONFIG_FLAG_PYTH_PUSH_MIGRATED,
+        MARGINFI_ACCOUNT_LEN, MarginfiAccount, OracleSetup, account_spec, bank_spec,
     },
     risk::{OracleReading, key},
 };
@@ -55,20 +55,32 @@ pub fn decode_account(
         return Err(DecodeError::InvalidField {
             account: key.to_string(),
             type_name: "MarginfiAccount",
-            detail: format!("belongs to group {}, expected {}", Pubkey::new_from_array(a.group), d.group.0),
+            detail: format!(
+                "belongs to group {}, expected {}",
+                Pubkey::new_from_array(a.group),
+                d.group.0
+            ),
         });
     }
     Ok(a)
 }
 
 /// Decodes and checks a `Bank` of the deployment's group.
-pub fn decode_bank(key: &Pubkey, account: &RawAccount, d: &MarginfiDeployment) -> Result<Bank, DecodeError> {
+pub fn decode_bank(
+    key: &Pubkey,
+    account: &RawAccount,
+    d: &MarginfiDeployment,
+) -> Result<Bank, DecodeError> {
     let b: Bank = bank_spec(d.program_id.0).decode_pod(key, account)?;
     if b.group != d.group.0.to_bytes() {
         return Err(DecodeError::InvalidField {
             account: key.to_string(),
             type_name: "Bank",
-            detail: format!("belongs to group {}, expected {}", Pubkey::new_from_array(b.group), d.group.0),
+            detail: format!(
+                "belongs to group {}, expected {}",
+                Pubkey::new_from_array(b.group),
+                d.group.0
+            ),
         });
     }
     Ok(b)
@@ -84,7 +96,9 @@ pub fn oracle_key(bank_key: &Pubkey, bank: &Bank) -> Result<Pubkey> {
         })
     })?;
     match setup {
-        OracleSetup::PythPushOracle if bank.config.config_flags & CONFIG_FLAG_PYTH_PUSH_MIGRATED == 0 => {
+        OracleSetup::PythPushOracle
+            if bank.config.config_flags & CONFIG_FLAG_PYTH_PUSH_MIGRATED == 0 =>
+        {
             // Before the 0.1.4 migration the slot held a feed id, and the program cannot price
             // such a bank either until it is migrated.
             Err(AdapterError::MissingPrice {
@@ -92,7 +106,9 @@ pub fn oracle_key(bank_key: &Pubkey, bank: &Bank) -> Result<Pubkey> {
                 detail: "bank's Pyth push oracle is not migrated (oracle key is a feed id)".into(),
             })
         }
-        OracleSetup::PythPushOracle | OracleSetup::SwitchboardPull => Ok(key(&bank.config.oracle_keys[0])),
+        OracleSetup::PythPushOracle | OracleSetup::SwitchboardPull => {
+            Ok(key(&bank.config.oracle_keys[0]))
+        }
         other => Err(AdapterError::MissingPrice {
             asset: bank_key.to_string(),
             detail: format!("oracle setup {other:?} is not supported by this adapter"),
@@ -109,14 +125,19 @@ pub fn decode_oracle(
 ) -> Result<OracleReading, DecodeError> {
     match OracleSetup::from_tag(bank.config.oracle_setup) {
         Some(OracleSetup::SwitchboardPull) => {
-            decode_pull_feed(key, account, &d.switchboard_program.0).map(|f| OracleReading::Switchboard(Box::new(f)))
+            decode_pull_feed(key, account, &d.switchboard_program.0)
+                .map(|f| OracleReading::Switchboard(Box::new(f)))
         }
         _ => decode_price_update_v2(key, account, &d.pyth_receiver.0).map(OracleReading::Pyth),
     }
 }
 
 /// Reads `owner`'s marginfi state in the deployment's group at the reader's slot.
-pub async fn fetch(reader: &PinnedSolana, d: &MarginfiDeployment, owner: &Pubkey) -> Result<RawMarginfi> {
+pub async fn fetch(
+    reader: &PinnedSolana,
+    d: &MarginfiDeployment,
+    owner: &Pubkey,
+) -> Result<RawMarginfi> {
     let found = reader
         .get_program_accounts(
             &d.program_id.0,
@@ -143,7 +164,13 @@ pub async fn fetch(reader: &PinnedSolana, d: &MarginfiDeployment, owner: &Pubkey
 
     let mut bank_keys: Vec<Pubkey> = accounts
         .iter()
-        .flat_map(|(_, a)| a.lending_account.balances.iter().filter(|b| b.active != 0).map(|b| key(&b.bank_pk)))
+        .flat_map(|(_, a)| {
+            a.lending_account
+                .balances
+                .iter()
+                .filter(|b| b.active != 0)
+                .map(|b| key(&b.bank_pk))
+        })
         .collect();
     bank_keys.sort();
     bank_keys.dedup();
@@ -157,8 +184,10 @@ pub async fn fetch(reader: &PinnedSolana, d: &MarginfiDeployment, owner: &Pubkey
         }
     }
 
-    let oracle_keys: Vec<(Pubkey, Pubkey)> =
-        banks.iter().map(|(bk, b)| oracle_key(bk, b).map(|ok| (*bk, ok))).collect::<Result<_>>()?;
+    let oracle_keys: Vec<(Pubkey, Pubkey)> = banks
+        .iter()
+        .map(|(bk, b)| oracle_key(bk, b).map(|ok| (*bk, ok)))
+        .collect::<Result<_>>()?;
     let mut oracles = BTreeMap::new();
     if !oracle_keys.is_empty() {
         let mut unique: Vec<Pubkey> = oracle_keys.iter().map(|(_, o)| *o).collect();
@@ -166,8 +195,11 @@ pub async fn fetch(reader: &PinnedSolana, d: &MarginfiDeployment, owner: &Pubkey
         unique.dedup();
         let read = reader.get_multiple_accounts(&unique).await?;
         served_slot = served_slot.max(read.slot);
-        let by_key: BTreeMap<Pubkey, Option<&RawAccount>> =
-            unique.iter().copied().zip(read.value.iter().map(Option::as_ref)).collect();
+        let by_key: BTreeMap<Pubkey, Option<&RawAccount>> = unique
+            .iter()
+            .copied()
+            .zip(read.value.iter().map(Option::as_ref))
+            .collect();
         for (bank_key, oracle) in oracle_keys {
             let acc = by_key.get(&oracle).copied().flatten();
             let acc = require(&oracle, acc, "oracle")?;
@@ -175,5 +207,11 @@ pub async fn fetch(reader: &PinnedSolana, d: &MarginfiDeployment, owner: &Pubkey
             oracles.insert(bank_key, (oracle, decode_oracle(&oracle, acc, bank, d)?));
         }
     }
-    Ok(RawMarginfi { accounts, banks, oracles, unix_timestamp: reader.unix_timestamp(), served_slot })
+    Ok(RawMarginfi {
+        accounts,
+        banks,
+        oracles,
+        unix_timestamp: reader.unix_timestamp(),
+        served_slot,
+    })
 }

@@ -30,8 +30,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use unimargin_schema::{AccountId, ProtocolSnapshot};
 use unimargin_sdk::{
-    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter, Result,
-    solana::Pubkey,
+    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter,
+    Result, solana::Pubkey,
 };
 
 pub use config::{Address, MarginfiDeployment};
@@ -49,7 +49,10 @@ pub struct MarginfiAdapter {
 impl MarginfiAdapter {
     /// An adapter for a deployment.
     pub fn new(descriptor: AdapterDescriptor, deployment: MarginfiDeployment) -> Self {
-        Self { descriptor, deployment }
+        Self {
+            descriptor,
+            deployment,
+        }
     }
 }
 
@@ -61,10 +64,14 @@ impl ProtocolAdapter for MarginfiAdapter {
 
     async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> Result<ProtocolSnapshot> {
         let reader = chain.solana()?;
-        let owner: Pubkey = account
-            .address()
-            .parse()
-            .map_err(|_| AdapterError::WrongChainFamily { expected: "solana account", actual: "non-solana account" })?;
+        let owner: Pubkey =
+            account
+                .address()
+                .parse()
+                .map_err(|_| AdapterError::WrongChainFamily {
+                    expected: "solana account",
+                    actual: "non-solana account",
+                })?;
         let raw = fetch::fetch(reader, &self.deployment, &owner).await?;
         let ctx = normalize::NormalizeContext {
             chain: &self.descriptor.chain,

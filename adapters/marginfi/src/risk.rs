@@ -111,7 +111,10 @@ fn ovf(what: &'static str) -> RiskError {
 
 /// `EXP_10_I80F48[n]`.
 fn exp10(n: u32) -> Result<I80F48, RiskError> {
-    10i128.checked_pow(n).and_then(I80F48::checked_from_num).ok_or(ovf("10^n"))
+    10i128
+        .checked_pow(n)
+        .and_then(I80F48::checked_from_num)
+        .ok_or(ovf("10^n"))
 }
 
 /// `pyth_price_components_to_i80f48`.
@@ -180,8 +183,11 @@ pub fn price_with_conf(
             (price, conf)
         }
     };
-    let max_conf_fraction =
-        if oracle_max_confidence > 0 { I80F48::from_num(oracle_max_confidence) } else { k.u32_max_div_10 };
+    let max_conf_fraction = if oracle_max_confidence > 0 {
+        I80F48::from_num(oracle_max_confidence)
+    } else {
+        k.u32_max_div_10
+    };
     let max_conf = price
         .checked_mul(max_conf_fraction)
         .ok_or(ovf("price × max confidence"))?
@@ -194,12 +200,22 @@ pub fn price_with_conf(
             price: price.to_string(),
         });
     }
-    let capped = price.checked_mul(k.max_conf_interval).ok_or(ovf("price × 0.05"))?;
-    Ok(PriceWithConf { price, conf: conf_interval.min(capped) })
+    let capped = price
+        .checked_mul(k.max_conf_interval)
+        .ok_or(ovf("price × 0.05"))?;
+    Ok(PriceWithConf {
+        price,
+        conf: conf_interval.min(capped),
+    })
 }
 
 /// `calc_value`: `amount × weight × price / 10^decimals`, in the program's order of operations.
-pub fn calc_value(amount: I80F48, price: I80F48, decimals: u8, weight: Option<I80F48>) -> Result<I80F48, RiskError> {
+pub fn calc_value(
+    amount: I80F48,
+    price: I80F48,
+    decimals: u8,
+    weight: Option<I80F48>,
+) -> Result<I80F48, RiskError> {
     if amount == I80F48::ZERO {
         return Ok(I80F48::ZERO);
     }
@@ -238,13 +254,20 @@ pub fn side(asset_shares: I80F48, liability_shares: I80F48) -> Option<Side> {
 /// E-mode weights by collateral tag after reconciling every liability bank's entries
 /// (`reconcile_emode_configs`): a tag survives only if every liability bank offers it, with the
 /// lowest initial and maintenance weights among them.
-pub fn reconcile_emode<'a>(liability_banks: impl IntoIterator<Item = &'a Bank>) -> BTreeMap<u16, (I80F48, I80F48)> {
+pub fn reconcile_emode<'a>(
+    liability_banks: impl IntoIterator<Item = &'a Bank>,
+) -> BTreeMap<u16, (I80F48, I80F48)> {
     let mut merged: BTreeMap<u16, (I80F48, I80F48, usize)> = BTreeMap::new();
     let mut configs = 0usize;
     for bank in liability_banks {
         configs += 1;
         let mut seen = std::collections::BTreeSet::new();
-        for e in bank.emode.entries.iter().filter(|e: &&EmodeEntry| e.collateral_bank_emode_tag != 0) {
+        for e in bank
+            .emode
+            .entries
+            .iter()
+            .filter(|e: &&EmodeEntry| e.collateral_bank_emode_tag != 0)
+        {
             if !seen.insert(e.collateral_bank_emode_tag) {
                 continue;
             }
@@ -260,7 +283,11 @@ pub fn reconcile_emode<'a>(liability_banks: impl IntoIterator<Item = &'a Bank>) 
                 .or_insert((init, maint, 1));
         }
     }
-    merged.into_iter().filter(|(_, (_, _, n))| *n == configs).map(|(tag, (i, m, _))| (tag, (i, m))).collect()
+    merged
+        .into_iter()
+        .filter(|(_, (_, _, n))| *n == configs)
+        .map(|(tag, (i, m, _))| (tag, (i, m)))
+        .collect()
 }
 
 /// One position valued for one requirement.
@@ -291,18 +318,30 @@ pub fn value_balance(
     match side {
         Side::Assets => {
             let tier = RiskTier::from_tag(c.risk_tier);
-            let reduce_only = OperationalState::from_tag(c.operational_state) == Some(OperationalState::ReduceOnly);
-            if tier != Some(RiskTier::Collateral) || (reduce_only && requirement == Requirement::Initial) {
-                return Ok(Valued { weight: I80F48::ZERO, price: I80F48::ZERO, value: I80F48::ZERO });
+            let reduce_only = OperationalState::from_tag(c.operational_state)
+                == Some(OperationalState::ReduceOnly);
+            if tier != Some(RiskTier::Collateral)
+                || (reduce_only && requirement == Requirement::Initial)
+            {
+                return Ok(Valued {
+                    weight: I80F48::ZERO,
+                    price: I80F48::ZERO,
+                    value: I80F48::ZERO,
+                });
             }
             let bank_weight = match requirement {
                 Requirement::Initial => bits(c.asset_weight_init),
                 Requirement::Maintenance => bits(c.asset_weight_maint),
             };
-            let mut weight = match emode.get(&bank.emode.emode_tag).filter(|_| bank.emode.emode_tag != 0) {
-                Some((init, maint)) => {
-                    bank_weight.max(if requirement == Requirement::Initial { *init } else { *maint })
-                }
+            let mut weight = match emode
+                .get(&bank.emode.emode_tag)
+                .filter(|_| bank.emode.emode_tag != 0)
+            {
+                Some((init, maint)) => bank_weight.max(if requirement == Requirement::Initial {
+                    *init
+                } else {
+                    *maint
+                }),
                 None => bank_weight,
             };
             let price = price_with_conf(reading, requirement, c.oracle_max_confidence, k)?.low()?;
@@ -314,21 +353,38 @@ pub fn value_balance(
                 let total_value = calc_value(total_amount, price, decimals, None)?;
                 let limit = I80F48::from_num(c.total_asset_value_init_limit);
                 if total_value > limit {
-                    let discount = limit.checked_div(total_value).ok_or(ovf("limit / total value"))?;
-                    weight = weight.checked_mul(discount).ok_or(ovf("weight × discount"))?;
+                    let discount = limit
+                        .checked_div(total_value)
+                        .ok_or(ovf("limit / total value"))?;
+                    weight = weight
+                        .checked_mul(discount)
+                        .ok_or(ovf("weight × discount"))?;
                 }
             }
-            let amount = shares.checked_mul(bits(bank.asset_share_value)).ok_or(ovf("shares × share value"))?;
-            Ok(Valued { weight, price, value: calc_value(amount, price, decimals, Some(weight))? })
+            let amount = shares
+                .checked_mul(bits(bank.asset_share_value))
+                .ok_or(ovf("shares × share value"))?;
+            Ok(Valued {
+                weight,
+                price,
+                value: calc_value(amount, price, decimals, Some(weight))?,
+            })
         }
         Side::Liabilities => {
             let weight = match requirement {
                 Requirement::Initial => bits(c.liability_weight_init),
                 Requirement::Maintenance => bits(c.liability_weight_maint),
             };
-            let price = price_with_conf(reading, requirement, c.oracle_max_confidence, k)?.high()?;
-            let amount = shares.checked_mul(bits(bank.liability_share_value)).ok_or(ovf("shares × share value"))?;
-            Ok(Valued { weight, price, value: calc_value(amount, price, decimals, Some(weight))? })
+            let price =
+                price_with_conf(reading, requirement, c.oracle_max_confidence, k)?.high()?;
+            let amount = shares
+                .checked_mul(bits(bank.liability_share_value))
+                .ok_or(ovf("shares × share value"))?;
+            Ok(Valued {
+                weight,
+                price,
+                value: calc_value(amount, price, decimals, Some(weight))?,
+            })
         }
     }
 }
@@ -345,7 +401,9 @@ pub struct Components {
 impl Components {
     /// `assets − liabilities`: marginfi's health.
     pub fn health(&self) -> Result<I80F48, RiskError> {
-        self.assets.checked_sub(self.liabilities).ok_or(ovf("assets − liabilities"))
+        self.assets
+            .checked_sub(self.liabilities)
+            .ok_or(ovf("assets − liabilities"))
     }
 
     /// Adds one valued position.
@@ -353,7 +411,10 @@ impl Components {
         match side {
             Side::Assets => self.assets = self.assets.checked_add(value).ok_or(ovf("Σ assets"))?,
             Side::Liabilities => {
-                self.liabilities = self.liabilities.checked_add(value).ok_or(ovf("Σ liabilities"))?;
+                self.liabilities = self
+                    .liabilities
+                    .checked_add(value)
+                    .ok_or(ovf("Σ liabilities"))?;
             }
         }
         Ok(())

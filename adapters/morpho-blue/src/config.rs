@@ -48,6 +48,9 @@ pub struct Discovery {
 impl MorphoDeployment {
     /// The risk group of a token.
     pub fn risk_key(&self, symbol: &str) -> String {
-        self.risk_keys.get(symbol).cloned().unwrap_or_else(|| symbol.to_ascii_uppercase())
+        self.risk_keys
+            .get(symbol)
+            .cloned()
+            .unwrap_or_else(|| symbol.to_ascii_uppercase())
     }
 }

@@ -33,7 +33,10 @@ use unimargin_sdk::{
 };
 
 use crate::{
-    bindings::{aggregator::AggregatorV3Interface, erc20::IERC20Metadata, irm::IIrm, morpho::IMorpho, oracle::IOracle},
+    bindings::{
+        aggregator::AggregatorV3Interface, erc20::IERC20Metadata, irm::IIrm, morpho::IMorpho,
+        oracle::IOracle,
+    },
     config::MorphoDeployment,
     math,
     memo::Memo,
@@ -152,7 +155,11 @@ fn last_update(m: &IMorpho::Market) -> u64 {
 /// Reads and checks the params of markets not seen before (one batch), remembering them and
 /// the market state they were read with.
 async fn learn_markets(evm: &PinnedEvm, morpho: Address, memo: &Memo, ids: &[B256]) -> Result<()> {
-    let missing: Vec<B256> = ids.iter().copied().filter(|id| memo.params(id).is_none()).collect();
+    let missing: Vec<B256> = ids
+        .iter()
+        .copied()
+        .filter(|id| memo.params(id).is_none())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -193,22 +200,29 @@ const AFTER_HEALTH_CHECK: [&str; 3] = ["transfer reverted", "transfer returned f
 /// answer the probe cannot reach the check and says nothing about health.
 fn verdict(outcome: Result<(U256, U256)>, priced: bool) -> Verdict {
     let (healthy, detail) = match outcome {
-        Err(AdapterError::CallReverted { reason: Some(reason), .. }) if reason == HEALTHY_POSITION => {
-            (Some(true), reason)
-        }
-        _ if !priced => (None, "the oracle does not answer, so liquidate cannot reach its health check".to_owned()),
+        Err(AdapterError::CallReverted {
+            reason: Some(reason),
+            ..
+        }) if reason == HEALTHY_POSITION => (Some(true), reason),
+        _ if !priced => (
+            None,
+            "the oracle does not answer, so liquidate cannot reach its health check".to_owned(),
+        ),
         // No reason: the callback on Multicall3, which has no such function, or a panic while seizing.
-        Err(AdapterError::CallReverted { reason: None, .. }) => {
-            (Some(false), "past the health check (reverted without a reason)".to_owned())
-        }
-        Err(AdapterError::CallReverted { reason: Some(reason), .. })
-            if AFTER_HEALTH_CHECK.contains(&reason.as_str()) =>
-        {
+        Err(AdapterError::CallReverted { reason: None, .. }) => (
+            Some(false),
+            "past the health check (reverted without a reason)".to_owned(),
+        ),
+        Err(AdapterError::CallReverted {
+            reason: Some(reason),
+            ..
+        }) if AFTER_HEALTH_CHECK.contains(&reason.as_str()) => {
             (Some(false), format!("past the health check ({reason})"))
         }
-        Err(AdapterError::CallReverted { reason: Some(reason), .. }) => {
-            (None, format!("before the health check: {reason}"))
-        }
+        Err(AdapterError::CallReverted {
+            reason: Some(reason),
+            ..
+        }) => (None, format!("before the health check: {reason}")),
         Ok(_) => (Some(false), "the liquidation went through".to_owned()),
         Err(other) => (None, other.to_string()),
     };
@@ -216,7 +230,11 @@ fn verdict(outcome: Result<(U256, U256)>, priced: bool) -> Verdict {
 }
 
 type Handle<C> = CallHandle<C>;
-type TokenHandles = (Address, Handle<IERC20Metadata::decimalsCall>, Handle<IERC20Metadata::symbolCall>);
+type TokenHandles = (
+    Address,
+    Handle<IERC20Metadata::decimalsCall>,
+    Handle<IERC20Metadata::symbolCall>,
+);
 
 /// The calls queued for one market in the main batch.
 struct Pending {
@@ -252,11 +270,20 @@ pub(crate) async fn fetch(
     let fee_recipient_h = batch.add(morpho, &IMorpho::feeRecipientCall {});
     let mut pending: Vec<Pending> = Vec::with_capacity(ids.len());
     for id in ids {
-        let params = memo.params(id).ok_or_else(|| AdapterError::Config(format!("market {id} has no params")))?;
+        let params = memo
+            .params(id)
+            .ok_or_else(|| AdapterError::Config(format!("market {id} has no params")))?;
         let remembered = memo.rate_input(id);
-        let position = batch.add(morpho, &IMorpho::positionCall { id: *id, user: owner });
+        let position = batch.add(
+            morpho,
+            &IMorpho::positionCall {
+                id: *id,
+                user: owner,
+            },
+        );
         let market = batch.add(morpho, &IMorpho::marketCall { id: *id });
-        let price = (params.oracle != Address::ZERO).then(|| batch.add(params.oracle, &IOracle::priceCall {}));
+        let price = (params.oracle != Address::ZERO)
+            .then(|| batch.add(params.oracle, &IOracle::priceCall {}));
         let probe = batch.add(
             morpho,
             &IMorpho::liquidateCall {
@@ -272,7 +299,10 @@ pub(crate) async fn fetch(
                 m.clone(),
                 batch.add(
                     params.irm,
-                    &IIrm::borrowRateViewCall { marketParams: to_irm_params(&params), market: to_irm_market(m) },
+                    &IIrm::borrowRateViewCall {
+                        marketParams: to_irm_params(&params),
+                        market: to_irm_market(m),
+                    },
                 ),
             )),
             _ => None,
@@ -285,7 +315,8 @@ pub(crate) async fn fetch(
             )
         };
         let loan = token(&mut batch, params.loanToken);
-        let collateral = (params.collateralToken != Address::ZERO).then(|| token(&mut batch, params.collateralToken));
+        let collateral = (params.collateralToken != Address::ZERO)
+            .then(|| token(&mut batch, params.collateralToken));
         let feed = deployment.usd_feeds.get(&params.loanToken).map(|feed| {
             (
                 *feed,
@@ -293,7 +324,18 @@ pub(crate) async fn fetch(
                 batch.add(*feed, &AggregatorV3Interface::decimalsCall {}),
             )
         });
-        pending.push(Pending { id: *id, params, position, market, price, probe, rate, loan, collateral, feed });
+        pending.push(Pending {
+            id: *id,
+            params,
+            position,
+            market,
+            price,
+            probe,
+            rate,
+            loan,
+            collateral,
+            feed,
+        });
     }
     let results = batch.execute().await?;
     let fee_recipient = results.get(fee_recipient_h)?;
@@ -301,7 +343,10 @@ pub(crate) async fn fetch(
     let token_read = |(address, decimals_h, symbol_h)| TokenRead {
         address,
         decimals: results.get(decimals_h),
-        symbol: results.get(symbol_h).ok().filter(|s: &String| !s.is_empty()),
+        symbol: results
+            .get(symbol_h)
+            .ok()
+            .filter(|s: &String| !s.is_empty()),
     };
     let now = evm.block_timestamp();
     let mut raws = Vec::with_capacity(pending.len());
@@ -320,8 +365,12 @@ pub(crate) async fn fetch(
     } in pending
     {
         let market = results.get(market_h)?;
-        let needs_rate =
-            math::needs_rate(&stored_totals(&market), last_update(&market), params.irm != Address::ZERO, now);
+        let needs_rate = math::needs_rate(
+            &stored_totals(&market),
+            last_update(&market),
+            params.irm != Address::ZERO,
+            now,
+        );
         let borrow_rate = match rate {
             Some((asked_with, h)) if needs_rate && asked_with == market => Some(results.get(h)?),
             _ if needs_rate => {
@@ -332,7 +381,12 @@ pub(crate) async fn fetch(
         };
         let usd_feed = feed.map(|(feed, round_h, decimals_h)| {
             let round = results.get(round_h)?;
-            Ok(FeedRead { feed, decimals: results.get(decimals_h)?, answer: round.answer, updated_at: round.updatedAt })
+            Ok(FeedRead {
+                feed,
+                decimals: results.get(decimals_h)?,
+                answer: round.answer,
+                updated_at: round.updatedAt,
+            })
         });
         let price = match price_h {
             Some(h) => results.get(h),
@@ -419,7 +473,10 @@ pub(crate) async fn discover(
     let start = if known.scanned_to == 0 {
         discovery.from_block
     } else {
-        known.scanned_to.saturating_sub(REORG_OVERLAP).max(discovery.from_block)
+        known
+            .scanned_to
+            .saturating_sub(REORG_OVERLAP)
+            .max(discovery.from_block)
     };
     let filter = alloy::rpc::types::Filter::new()
         .address(deployment.morpho)
@@ -429,7 +486,9 @@ pub(crate) async fn discover(
         ])
         .topic3(owner.into_word());
     let ranges = split_range(start, pinned, discovery.max_block_range);
-    let scans = ranges.into_iter().map(|(from, to)| evm.logs(filter.clone(), from, to));
+    let scans = ranges
+        .into_iter()
+        .map(|(from, to)| evm.logs(filter.clone(), from, to));
     let mut markets = known.markets;
     for logs in futures::future::try_join_all(scans).await? {
         for log in logs {
@@ -469,7 +528,10 @@ mod tests {
     #[test]
     fn ranges_are_split_without_gaps() {
         assert_eq!(split_range(10, 20, None), vec![(10, 20)]);
-        assert_eq!(split_range(10, 20, Some(5)), vec![(10, 14), (15, 19), (20, 20)]);
+        assert_eq!(
+            split_range(10, 20, Some(5)),
+            vec![(10, 14), (15, 19), (20, 20)]
+        );
         assert_eq!(split_range(10, 10, Some(5)), vec![(10, 10)]);
         assert_eq!(split_range(10, 20, Some(0)), vec![(10, 20)]);
     }

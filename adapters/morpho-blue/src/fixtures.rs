@@ -77,7 +77,10 @@ pub enum FixtureError {
 }
 
 fn tx_err(what: &str) -> impl Fn(alloy::contract::Error) -> FixtureError + '_ {
-    move |e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() }
+    move |e| FixtureError::Tx {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 /// A token to deploy.
@@ -156,8 +159,14 @@ impl FixtureMorpho {
         base_rate: U256,
         slope: U256,
     ) -> Result<Self, FixtureError> {
-        let url = chain.url().parse().map_err(|e| FixtureError::Tx { what: "url".into(), detail: format!("{e}") })?;
-        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
+        let url = chain.url().parse().map_err(|e| FixtureError::Tx {
+            what: "url".into(),
+            detail: format!("{e}"),
+        })?;
+        let provider = ProviderBuilder::new()
+            .with_simple_nonce_management()
+            .connect_http(url)
+            .erased();
         let from = chain.accounts()[0];
         let morpho = MorphoFixture::deploy_builder(provider.clone(), from)
             .from(from)
@@ -210,7 +219,10 @@ impl FixtureMorpho {
     }
 
     /// Deploys the market's oracle, enables its LLTV if needed and creates it.
-    pub async fn create_market(&mut self, spec: &MarketSpec) -> Result<FixtureMarketInfo, FixtureError> {
+    pub async fn create_market(
+        &mut self,
+        spec: &MarketSpec,
+    ) -> Result<FixtureMarketInfo, FixtureError> {
         let oracle = OracleFixture::deploy_builder(self.provider.clone(), spec.price)
             .from(self.from)
             .deploy()
@@ -224,24 +236,40 @@ impl FixtureMorpho {
             lltv: spec.lltv,
         };
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        let enabled = m.isLltvEnabled(spec.lltv).call().await.map_err(tx_err("isLltvEnabled"))?;
+        let enabled = m
+            .isLltvEnabled(spec.lltv)
+            .call()
+            .await
+            .map_err(tx_err("isLltvEnabled"))?;
         if !enabled {
             send(m.enableLltv(spec.lltv).from(self.from), "enableLltv").await?;
         }
-        send(m.createMarket(fixture_params(&params)).from(self.from), "createMarket").await?;
-        let info = FixtureMarketInfo { id: market_id(&params), params };
+        send(
+            m.createMarket(fixture_params(&params)).from(self.from),
+            "createMarket",
+        )
+        .await?;
+        let info = FixtureMarketInfo {
+            id: market_id(&params),
+            params,
+        };
         self.markets.insert(spec.label.to_owned(), info.clone());
         Ok(info)
     }
 
     /// A token's address.
     pub fn token(&self, symbol: &str) -> Result<Address, FixtureError> {
-        self.tokens.get(symbol).copied().ok_or_else(|| FixtureError::Unknown(symbol.to_owned()))
+        self.tokens
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::Unknown(symbol.to_owned()))
     }
 
     /// A market by label.
     pub fn market(&self, label: &str) -> Result<&FixtureMarketInfo, FixtureError> {
-        self.markets.get(label).ok_or_else(|| FixtureError::Unknown(label.to_owned()))
+        self.markets
+            .get(label)
+            .ok_or_else(|| FixtureError::Unknown(label.to_owned()))
     }
 
     /// The adapter configuration reading `markets` (labels), with every deployed USD feed.
@@ -253,7 +281,10 @@ impl FixtureMorpho {
     ) -> Result<MorphoDeployment, FixtureError> {
         Ok(MorphoDeployment {
             morpho: self.morpho,
-            markets: markets.iter().map(|l| self.market(l).map(|m| m.id)).collect::<Result<_, _>>()?,
+            markets: markets
+                .iter()
+                .map(|l| self.market(l).map(|m| m.id))
+                .collect::<Result<_, _>>()?,
             usd_feeds: self
                 .usd_feeds
                 .iter()
@@ -288,7 +319,11 @@ impl FixtureMorpho {
     }
 
     /// Overwrites a market's stored totals, `lastUpdate` (seconds) and fee (WAD).
-    pub async fn set_market(&self, label: &str, market: IMorpho::Market) -> Result<(), FixtureError> {
+    pub async fn set_market(
+        &self,
+        label: &str,
+        market: IMorpho::Market,
+    ) -> Result<(), FixtureError> {
         let id = self.market(label)?.id;
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
         let market = MorphoFixture::Market {
@@ -299,7 +334,11 @@ impl FixtureMorpho {
             lastUpdate: market.lastUpdate,
             fee: market.fee,
         };
-        send(m.fixtureSetMarket(id, market).from(self.from), "fixtureSetMarket").await
+        send(
+            m.fixtureSetMarket(id, market).from(self.from),
+            "fixtureSetMarket",
+        )
+        .await
     }
 
     /// Overwrites `user`'s position in a market, and mints the collateral to Morpho so that it
@@ -314,34 +353,74 @@ impl FixtureMorpho {
     ) -> Result<(), FixtureError> {
         let info = self.market(label)?;
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        let p = MorphoFixture::Position { supplyShares: supply_shares, borrowShares: borrow_shares, collateral };
-        send(m.fixtureSetPosition(info.id, user, p).from(self.from), "fixtureSetPosition").await?;
+        let p = MorphoFixture::Position {
+            supplyShares: supply_shares,
+            borrowShares: borrow_shares,
+            collateral,
+        };
+        send(
+            m.fixtureSetPosition(info.id, user, p).from(self.from),
+            "fixtureSetPosition",
+        )
+        .await?;
         if collateral > 0 {
             let t = TokenFixture::new(info.params.collateralToken, self.provider.clone());
-            send(t.fixtureMint(self.morpho, U256::from(collateral)).from(self.from), "fixtureMint").await?;
+            send(
+                t.fixtureMint(self.morpho, U256::from(collateral))
+                    .from(self.from),
+                "fixtureMint",
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Makes `position()` under-report `user`'s borrow shares by `hidden` (0 = honest view).
-    pub async fn set_position_view_skew(&self, label: &str, user: Address, hidden: u128) -> Result<(), FixtureError> {
+    pub async fn set_position_view_skew(
+        &self,
+        label: &str,
+        user: Address,
+        hidden: u128,
+    ) -> Result<(), FixtureError> {
         let id = self.market(label)?.id;
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        send(m.fixtureSetPositionViewSkew(id, user, hidden).from(self.from), "fixtureSetPositionViewSkew").await
+        send(
+            m.fixtureSetPositionViewSkew(id, user, hidden)
+                .from(self.from),
+            "fixtureSetPositionViewSkew",
+        )
+        .await
     }
 
     /// Sets a market's oracle price (1e36 scale).
     pub async fn set_price(&self, label: &str, price: U256) -> Result<(), FixtureError> {
         let oracle = OracleFixture::new(self.market(label)?.params.oracle, self.provider.clone());
-        send(oracle.fixtureSetPrice(price).from(self.from), "fixtureSetPrice").await
+        send(
+            oracle.fixtureSetPrice(price).from(self.from),
+            "fixtureSetPrice",
+        )
+        .await
     }
 
     /// Publishes a new USD answer (8 decimals) for a token's feed, updated at `updated_at`.
-    pub async fn set_usd_price(&self, symbol: &str, usd_e8: i64, updated_at: u64) -> Result<(), FixtureError> {
-        let feed = self.usd_feeds.get(symbol).copied().ok_or_else(|| FixtureError::Unknown(symbol.to_owned()))?;
+    pub async fn set_usd_price(
+        &self,
+        symbol: &str,
+        usd_e8: i64,
+        updated_at: u64,
+    ) -> Result<(), FixtureError> {
+        let feed = self
+            .usd_feeds
+            .get(symbol)
+            .copied()
+            .ok_or_else(|| FixtureError::Unknown(symbol.to_owned()))?;
         let feed = UsdFeedFixture::new(feed, self.provider.clone());
         send(
-            feed.fixtureSetAnswer(I256::try_from(usd_e8).unwrap_or_default(), U256::from(updated_at)).from(self.from),
+            feed.fixtureSetAnswer(
+                I256::try_from(usd_e8).unwrap_or_default(),
+                U256::from(updated_at),
+            )
+            .from(self.from),
             "fixtureSetAnswer",
         )
         .await
@@ -350,13 +429,21 @@ impl FixtureMorpho {
     /// Changes the IRM (per-second WAD rates).
     pub async fn set_rates(&self, base_rate: U256, slope: U256) -> Result<(), FixtureError> {
         let irm = IrmFixture::new(self.irm, self.provider.clone());
-        send(irm.fixtureSetRates(base_rate, slope).from(self.from), "fixtureSetRates").await
+        send(
+            irm.fixtureSetRates(base_rate, slope).from(self.from),
+            "fixtureSetRates",
+        )
+        .await
     }
 
     /// Sets Morpho's fee recipient (owner only: the deployer).
     pub async fn set_fee_recipient(&self, recipient: Address) -> Result<(), FixtureError> {
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        send(m.setFeeRecipient(recipient).from(self.from), "setFeeRecipient").await
+        send(
+            m.setFeeRecipient(recipient).from(self.from),
+            "setFeeRecipient",
+        )
+        .await
     }
 
     /// Mints `amount` base units of a token to `to` and lets Morpho pull them.
@@ -376,7 +463,12 @@ impl FixtureMorpho {
     ) -> Result<(), FixtureError> {
         let params = fixture_params(&self.market(label)?.params);
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        send(m.supply(params, assets, U256::ZERO, on_behalf, Default::default()).from(sender), "supply").await
+        send(
+            m.supply(params, assets, U256::ZERO, on_behalf, Default::default())
+                .from(sender),
+            "supply",
+        )
+        .await
     }
 
     /// `supplyCollateral(params, assets, on_behalf, "")` sent by `sender`.
@@ -389,18 +481,36 @@ impl FixtureMorpho {
     ) -> Result<(), FixtureError> {
         let params = fixture_params(&self.market(label)?.params);
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        send(m.supplyCollateral(params, assets, on_behalf, Default::default()).from(sender), "supplyCollateral").await
+        send(
+            m.supplyCollateral(params, assets, on_behalf, Default::default())
+                .from(sender),
+            "supplyCollateral",
+        )
+        .await
     }
 
     /// `borrow(params, assets, 0, borrower, borrower)` sent by the borrower.
-    pub async fn borrow(&self, label: &str, borrower: Address, assets: U256) -> Result<(), FixtureError> {
+    pub async fn borrow(
+        &self,
+        label: &str,
+        borrower: Address,
+        assets: U256,
+    ) -> Result<(), FixtureError> {
         let params = fixture_params(&self.market(label)?.params);
         let m = MorphoFixture::new(self.morpho, self.provider.clone());
-        send(m.borrow(params, assets, U256::ZERO, borrower, borrower).from(borrower), "borrow").await
+        send(
+            m.borrow(params, assets, U256::ZERO, borrower, borrower)
+                .from(borrower),
+            "borrow",
+        )
+        .await
     }
 }
 
-async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), FixtureError>
+async fn send<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+    what: &str,
+) -> Result<(), FixtureError>
 where
     P: Provider,
     D: alloy::contract::CallDecoder,
@@ -411,6 +521,16 @@ where
         .map_err(tx_err(what))?
         .get_receipt()
         .await
-        .map_err(|e| FixtureError::Tx { what: what.to_owned(), detail: e.to_string() })?;
-    if receipt.status() { Ok(()) } else { Err(FixtureError::Tx { what: what.to_owned(), detail: "reverted".into() }) }
+        .map_err(|e| FixtureError::Tx {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if receipt.status() {
+        Ok(())
+    } else {
+        Err(FixtureError::Tx {
+            what: what.to_owned(),
+            detail: "reverted".into(),
+        })
+    }
 }

@@ -47,8 +47,8 @@ use alloy::primitives::{Address, B256};
 use async_trait::async_trait;
 use unimargin_schema::{AccountId, ChainId, ProtocolId, ProtocolSnapshot};
 use unimargin_sdk::{
-    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter, Result,
-    evm::PinnedEvm,
+    AdapterDescriptor, AdapterError, AdapterFactory, ChainReader, DeploymentSpec, ProtocolAdapter,
+    Result, evm::PinnedEvm,
 };
 
 pub use config::{Discovery, MorphoDeployment};
@@ -69,7 +69,12 @@ struct Deployment {
 
 impl Deployment {
     /// Reads and normalizes `account` in `ids`, one snapshot per market, in order.
-    async fn snapshots(&self, evm: &PinnedEvm, account: &AccountId, ids: &[B256]) -> Result<Vec<ProtocolSnapshot>> {
+    async fn snapshots(
+        &self,
+        evm: &PinnedEvm,
+        account: &AccountId,
+        ids: &[B256],
+    ) -> Result<Vec<ProtocolSnapshot>> {
         let owner = owner(account)?;
         let raws = fetch::fetch(evm, &self.config, &self.memo, ids, owner).await?;
         let ctx = normalize::NormalizeContext {
@@ -80,7 +85,9 @@ impl Deployment {
             deployment: &self.config,
             fetched_at: chrono::Utc::now(),
         };
-        raws.iter().map(|raw| normalize::normalize(raw, &ctx)).collect()
+        raws.iter()
+            .map(|raw| normalize::normalize(raw, &ctx))
+            .collect()
     }
 }
 
@@ -88,7 +95,10 @@ fn owner(account: &AccountId) -> Result<Address> {
     account
         .evm_address_bytes()
         .map(Address::from)
-        .ok_or(AdapterError::WrongChainFamily { expected: "evm account", actual: "non-evm account" })
+        .ok_or(AdapterError::WrongChainFamily {
+            expected: "evm account",
+            actual: "non-evm account",
+        })
 }
 
 fn parse(spec: &DeploymentSpec) -> Result<Arc<Deployment>> {
@@ -97,11 +107,15 @@ fn parse(spec: &DeploymentSpec) -> Result<Arc<Deployment>> {
     if let Some(d) = &config.discovery
         && d.max_block_range == Some(0)
     {
-        return Err(AdapterError::Config("morpho-blue params: discovery.max_block_range must be positive".into()));
+        return Err(AdapterError::Config(
+            "morpho-blue params: discovery.max_block_range must be positive".into(),
+        ));
     }
     let mut seen = BTreeSet::new();
     if let Some(dup) = config.markets.iter().find(|id| !seen.insert(**id)) {
-        return Err(AdapterError::Config(format!("morpho-blue params: market {dup} is listed twice")));
+        return Err(AdapterError::Config(format!(
+            "morpho-blue params: market {dup} is listed twice"
+        )));
     }
     Ok(Arc::new(Deployment {
         protocol: spec.protocol.clone(),
@@ -134,8 +148,13 @@ impl ProtocolAdapter for MorphoMarketAdapter {
     }
 
     async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> Result<ProtocolSnapshot> {
-        let mut snapshots = self.deployment.snapshots(chain.evm()?, account, &[self.id]).await?;
-        snapshots.pop().ok_or_else(|| AdapterError::malformed("morpho-blue read", "no snapshot for the market"))
+        let mut snapshots = self
+            .deployment
+            .snapshots(chain.evm()?, account, &[self.id])
+            .await?;
+        snapshots.pop().ok_or_else(|| {
+            AdapterError::malformed("morpho-blue read", "no snapshot for the market")
+        })
     }
 }
 
@@ -171,7 +190,10 @@ impl MorphoBlueAdapter {
             .markets
             .iter()
             .map(|id| MorphoMarketAdapter {
-                descriptor: AdapterDescriptor { market: market_label(id), ..self.descriptor.clone() },
+                descriptor: AdapterDescriptor {
+                    market: market_label(id),
+                    ..self.descriptor.clone()
+                },
                 id: *id,
                 deployment: Arc::clone(&self.deployment),
             })
@@ -184,7 +206,14 @@ impl MorphoBlueAdapter {
         let config = &self.deployment.config;
         let mut ids = config.markets.clone();
         if let Some(discovery) = &config.discovery {
-            let found = fetch::discover(evm, config, discovery, &self.deployment.memo, owner(account)?).await?;
+            let found = fetch::discover(
+                evm,
+                config,
+                discovery,
+                &self.deployment.memo,
+                owner(account)?,
+            )
+            .await?;
             ids.extend(found.into_iter().filter(|id| !config.markets.contains(id)));
         }
         Ok(ids)
@@ -199,7 +228,11 @@ impl ProtocolAdapter for MorphoBlueAdapter {
 
     /// A deployment is several isolated markets, never one snapshot: use
     /// [`snapshots`](ProtocolAdapter::snapshots), or the per-market adapters.
-    async fn snapshot(&self, _chain: &ChainReader, _account: &AccountId) -> Result<ProtocolSnapshot> {
+    async fn snapshot(
+        &self,
+        _chain: &ChainReader,
+        _account: &AccountId,
+    ) -> Result<ProtocolSnapshot> {
         Err(AdapterError::Config(format!(
             "{}/{} reads several isolated Morpho markets: one snapshot per market comes from snapshots()",
             self.descriptor.protocol, self.descriptor.market
@@ -210,7 +243,11 @@ impl ProtocolAdapter for MorphoBlueAdapter {
         self.deployment.config.discovery.is_some()
     }
 
-    async fn snapshots(&self, chain: &ChainReader, account: &AccountId) -> Result<Vec<ProtocolSnapshot>> {
+    async fn snapshots(
+        &self,
+        chain: &ChainReader,
+        account: &AccountId,
+    ) -> Result<Vec<ProtocolSnapshot>> {
         let evm = chain.evm()?;
         let ids = self.markets(evm, account).await?;
         let configured = &self.deployment.config.markets;
@@ -248,7 +285,10 @@ impl AdapterFactory for MorphoBlueFactory {
         }
     }
 
-    fn build_many(&self, spec: &DeploymentSpec) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
+    fn build_many(
+        &self,
+        spec: &DeploymentSpec,
+    ) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
         let deployment = MorphoBlueAdapter::from_spec(spec)?;
         if deployment.deployment.config.discovery.is_some() {
             // With discovery the owner's markets are known only at read time: one adapter reads
@@ -262,6 +302,9 @@ impl AdapterFactory for MorphoBlueFactory {
                 spec.market
             )));
         }
-        Ok(adapters.into_iter().map(|a| Arc::new(a) as Arc<dyn ProtocolAdapter>).collect())
+        Ok(adapters
+            .into_iter()
+            .map(|a| Arc::new(a) as Arc<dyn ProtocolAdapter>)
+            .collect())
     }
 }

@@ -20,7 +20,10 @@ pub fn oracle_price_scale() -> U256 {
 }
 
 fn overflow(what: &str) -> AdapterError {
-    AdapterError::OutOfRange { what: format!("morpho math: {what}"), value: "overflows uint256".into() }
+    AdapterError::OutOfRange {
+        what: format!("morpho math: {what}"),
+        value: "overflows uint256".into(),
+    }
 }
 
 fn mul(x: U256, y: U256, what: &str) -> Result<U256, AdapterError> {
@@ -58,22 +61,50 @@ pub fn w_taylor_compounded(x: U256, n: u64) -> Result<U256, AdapterError> {
     let first = mul(x, U256::from(n), "wTaylorCompounded")?;
     let second = mul_div_down(first, first, WAD * U256::from(2u8))?;
     let third = mul_div_down(second, first, WAD * U256::from(3u8))?;
-    add(add(first, second, "wTaylorCompounded")?, third, "wTaylorCompounded")
+    add(
+        add(first, second, "wTaylorCompounded")?,
+        third,
+        "wTaylorCompounded",
+    )
 }
 
 /// `SharesMathLib.toSharesDown`.
-pub fn to_shares_down(assets: U256, total_assets: U256, total_shares: U256) -> Result<U256, AdapterError> {
-    mul_div_down(assets, add(total_shares, VIRTUAL_SHARES, "shares")?, add(total_assets, VIRTUAL_ASSETS, "assets")?)
+pub fn to_shares_down(
+    assets: U256,
+    total_assets: U256,
+    total_shares: U256,
+) -> Result<U256, AdapterError> {
+    mul_div_down(
+        assets,
+        add(total_shares, VIRTUAL_SHARES, "shares")?,
+        add(total_assets, VIRTUAL_ASSETS, "assets")?,
+    )
 }
 
 /// `SharesMathLib.toAssetsDown`: what supply shares are worth (never overstates an asset).
-pub fn to_assets_down(shares: U256, total_assets: U256, total_shares: U256) -> Result<U256, AdapterError> {
-    mul_div_down(shares, add(total_assets, VIRTUAL_ASSETS, "assets")?, add(total_shares, VIRTUAL_SHARES, "shares")?)
+pub fn to_assets_down(
+    shares: U256,
+    total_assets: U256,
+    total_shares: U256,
+) -> Result<U256, AdapterError> {
+    mul_div_down(
+        shares,
+        add(total_assets, VIRTUAL_ASSETS, "assets")?,
+        add(total_shares, VIRTUAL_SHARES, "shares")?,
+    )
 }
 
 /// `SharesMathLib.toAssetsUp`: what borrow shares owe (never understates a debt).
-pub fn to_assets_up(shares: U256, total_assets: U256, total_shares: U256) -> Result<U256, AdapterError> {
-    mul_div_up(shares, add(total_assets, VIRTUAL_ASSETS, "assets")?, add(total_shares, VIRTUAL_SHARES, "shares")?)
+pub fn to_assets_up(
+    shares: U256,
+    total_assets: U256,
+    total_shares: U256,
+) -> Result<U256, AdapterError> {
+    mul_div_up(
+        shares,
+        add(total_assets, VIRTUAL_ASSETS, "assets")?,
+        add(total_shares, VIRTUAL_SHARES, "shares")?,
+    )
 }
 
 /// A market's totals (Morpho's `Market` without `lastUpdate` and `fee`).
@@ -121,10 +152,12 @@ pub fn accrue(
     rate: Option<U256>,
     now: u64,
 ) -> Result<Accrual, AdapterError> {
-    let elapsed = now.checked_sub(last_update).ok_or_else(|| AdapterError::OutOfRange {
-        what: "market lastUpdate".into(),
-        value: format!("{last_update} is after the read block's timestamp {now}"),
-    })?;
+    let elapsed = now
+        .checked_sub(last_update)
+        .ok_or_else(|| AdapterError::OutOfRange {
+            what: "market lastUpdate".into(),
+            value: format!("{last_update} is after the read block's timestamp {now}"),
+        })?;
     if !needs_rate(&stored, last_update, irm_set, now) {
         return Ok(Accrual {
             totals: stored,
@@ -134,8 +167,12 @@ pub fn accrue(
             fee_shares: U256::ZERO,
         });
     }
-    let rate =
-        rate.ok_or_else(|| AdapterError::malformed("borrowRateView", "no rate for a market with interest to accrue"))?;
+    let rate = rate.ok_or_else(|| {
+        AdapterError::malformed(
+            "borrowRateView",
+            "no rate for a market with interest to accrue",
+        )
+    })?;
     let interest = w_mul_down(stored.borrow_assets, w_taylor_compounded(rate, elapsed)?)?;
     let mut totals = stored;
     totals.borrow_assets = add(totals.borrow_assets, interest, "totalBorrowAssets")?;
@@ -144,10 +181,20 @@ pub fn accrue(
     if !fee.is_zero() {
         let fee_amount = w_mul_down(interest, fee)?;
         // Total supply already includes the fee amount, hence the subtraction (as in Morpho).
-        fee_shares = to_shares_down(fee_amount, totals.supply_assets - fee_amount, totals.supply_shares)?;
+        fee_shares = to_shares_down(
+            fee_amount,
+            totals.supply_assets - fee_amount,
+            totals.supply_shares,
+        )?;
         totals.supply_shares = add(totals.supply_shares, fee_shares, "totalSupplyShares")?;
     }
-    Ok(Accrual { totals, elapsed, borrow_rate: Some(rate), interest, fee_shares })
+    Ok(Accrual {
+        totals,
+        elapsed,
+        borrow_rate: Some(rate),
+        interest,
+        fee_shares,
+    })
 }
 
 /// The two sides of Morpho's `_isHealthy`.
@@ -197,18 +244,35 @@ pub fn health_parts(
     let borrowed = to_assets_up(borrow_shares, totals.borrow_assets, totals.borrow_shares)?;
     let collateral_value = mul_div_down(collateral, price, oracle_price_scale())?;
     let max_borrow = w_mul_down(collateral_value, lltv)?;
-    Ok(HealthParts { borrowed, collateral_value, max_borrow })
+    Ok(HealthParts {
+        borrowed,
+        collateral_value,
+        max_borrow,
+    })
 }
 
 /// The oracle price (1e36 scale) at which `maxBorrow` would equal `borrowed`:
 /// `borrowed × 1e36 × 1e18 / (collateral × lltv)`, rounded up, so the reported liquidation price
 /// is never below the real one. `None` without debt, collateral or LLTV.
-pub fn liquidation_price(borrowed: U256, collateral: U256, lltv: U256) -> Result<Option<U256>, AdapterError> {
+pub fn liquidation_price(
+    borrowed: U256,
+    collateral: U256,
+    lltv: U256,
+) -> Result<Option<U256>, AdapterError> {
     if borrowed.is_zero() || collateral.is_zero() || lltv.is_zero() {
         return Ok(None);
     }
-    let numerator = mul(mul(borrowed, oracle_price_scale(), "liquidation price")?, WAD, "liquidation price")?;
-    mul_div_up(numerator, U256::from(1u8), mul(collateral, lltv, "liquidation price")?).map(Some)
+    let numerator = mul(
+        mul(borrowed, oracle_price_scale(), "liquidation price")?,
+        WAD,
+        "liquidation price",
+    )?;
+    mul_div_up(
+        numerator,
+        U256::from(1u8),
+        mul(collateral, lltv, "liquidation price")?,
+    )
+    .map(Some)
 }
 
 #[cfg(test)]

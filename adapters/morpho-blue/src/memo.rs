@@ -44,41 +44,74 @@ pub(crate) struct Memo {
 
 impl Memo {
     pub(crate) fn params(&self, id: &B256) -> Option<IMorpho::MarketParams> {
-        self.params.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
+        self.params
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
     }
 
     pub(crate) fn remember_params(&self, id: B256, params: IMorpho::MarketParams) {
-        self.params.write().unwrap_or_else(PoisonError::into_inner).insert(id, params);
+        self.params
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, params);
     }
 
     pub(crate) fn rate_input(&self, id: &B256) -> Option<IMorpho::Market> {
-        self.rate_inputs.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
+        self.rate_inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
     }
 
     pub(crate) fn remember_rate_input(&self, id: B256, market: IMorpho::Market) {
-        self.rate_inputs.lock().unwrap_or_else(PoisonError::into_inner).insert(id, market);
+        self.rate_inputs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, market);
     }
 
     pub(crate) fn discovered(&self, owner: &Address) -> Option<Discovered> {
-        self.discovery.lock().unwrap_or_else(PoisonError::into_inner).get(owner).map(|(_, d)| d.clone())
+        self.discovery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(owner)
+            .map(|(_, d)| d.clone())
     }
 
     /// Merges a scan into the owner's record. A scan that ends before what is already known only
     /// adds markets, so concurrent profiles pinned at different blocks never lose one.
-    pub(crate) fn remember_discovered(&self, owner: Address, scanned_to: u64, markets: BTreeSet<B256>) {
+    pub(crate) fn remember_discovered(
+        &self,
+        owner: Address,
+        scanned_to: u64,
+        markets: BTreeSet<B256>,
+    ) {
         let stamp = {
-            let mut clock = self.discovery_clock.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut clock = self
+                .discovery_clock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             *clock += 1;
             *clock
         };
-        let mut map = self.discovery.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .discovery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = map.entry(owner).or_default();
         entry.0 = stamp;
         entry.1.scanned_to = entry.1.scanned_to.max(scanned_to);
         entry.1.markets.extend(markets);
         if map.len() > MAX_DISCOVERY_OWNERS {
             // Drop the least recently updated owner.
-            if let Some(oldest) = map.iter().min_by_key(|(_, (stamp, _))| *stamp).map(|(owner, _)| *owner) {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (stamp, _))| *stamp)
+                .map(|(owner, _)| *owner)
+            {
                 map.remove(&oldest);
             }
         }

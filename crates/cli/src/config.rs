@@ -24,11 +24,21 @@ use unimargin_sdk::{
     venue::{RateBudget, RetryPolicy, VenueClient, VenueClock, VenueSettings},
 };
 use unimargin_server::{
-    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, StreamSettings,
+    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings,
+    StreamSettings,
 };
 
 /// Environment variables of the project that are not configuration keys.
-const NON_CONFIG_ENV: &[&str] = &["CONFIG", "REDIS_URL", "ANVIL", "TOOLS_DIR", "PROTOCOL_ABIS", "REDIS_SERVER", "LOG", "TEST_VECTORS"];
+const NON_CONFIG_ENV: &[&str] = &[
+    "CONFIG",
+    "REDIS_URL",
+    "ANVIL",
+    "TOOLS_DIR",
+    "PROTOCOL_ABIS",
+    "REDIS_SERVER",
+    "LOG",
+    "TEST_VECTORS",
+];
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -71,7 +81,11 @@ impl Default for StreamConfig {
         let defaults = StreamSettings::default();
         Self {
             poll_interval_ms: u64::try_from(defaults.poll_interval.as_millis()).unwrap_or(2_000),
-            alert_thresholds: defaults.alert_thresholds.iter().map(ToString::to_string).collect(),
+            alert_thresholds: defaults
+                .alert_thresholds
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 }
@@ -84,9 +98,15 @@ impl StreamConfig {
         let alert_thresholds = self
             .alert_thresholds
             .iter()
-            .map(|t| t.parse().map_err(|_| anyhow!("stream.alert_thresholds: `{t}` is not a decimal number")))
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| anyhow!("stream.alert_thresholds: `{t}` is not a decimal number"))
+            })
             .collect::<anyhow::Result<_>>()?;
-        Ok(StreamSettings { poll_interval: Duration::from_millis(self.poll_interval_ms), alert_thresholds })
+        Ok(StreamSettings {
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            alert_thresholds,
+        })
     }
 }
 
@@ -104,7 +124,11 @@ pub(crate) struct AttestationConfig {
 
 impl Default for AttestationConfig {
     fn default() -> Self {
-        Self { enabled: false, signing_key: None, ttl_secs: 60 }
+        Self {
+            enabled: false,
+            signing_key: None,
+            ttl_secs: 60,
+        }
     }
 }
 
@@ -117,7 +141,9 @@ impl AttestationConfig {
         if self.ttl_secs == 0 {
             bail!("attestation.ttl_secs must be at least 1");
         }
-        let settings = AttestationSettings { ttl: Duration::from_secs(self.ttl_secs) };
+        let settings = AttestationSettings {
+            ttl: Duration::from_secs(self.ttl_secs),
+        };
         let Some(key) = self.signing_key.as_deref().filter(|k| !k.trim().is_empty()) else {
             bail!(
                 "attestation.enabled = true but attestation.signing_key is not set \
@@ -125,7 +151,8 @@ impl AttestationConfig {
             );
         };
         // The key itself never appears in the message.
-        let attestor = Attestor::from_hex_key(key, settings).map_err(|e| anyhow!("attestation.signing_key: {e}"))?;
+        let attestor = Attestor::from_hex_key(key, settings)
+            .map_err(|e| anyhow!("attestation.signing_key: {e}"))?;
         Ok(Some(Arc::new(attestor)))
     }
 }
@@ -244,15 +271,21 @@ impl ChainConfig {
         let defaults = VenueSettings::default();
         let rate = RateBudget {
             burst: self.rate_limit_burst.unwrap_or(defaults.rate.burst),
-            per_minute: self.rate_limit_per_minute.unwrap_or(defaults.rate.per_minute),
+            per_minute: self
+                .rate_limit_per_minute
+                .unwrap_or(defaults.rate.per_minute),
         };
         if rate.burst == 0 || rate.per_minute == 0 {
             bail!("rate_limit_burst and rate_limit_per_minute must be positive");
         }
         let retry = RetryPolicy {
             max_retries: self.max_retries.unwrap_or(defaults.retry.max_retries),
-            base_delay: self.retry_base_ms.map_or(defaults.retry.base_delay, Duration::from_millis),
-            max_delay: self.retry_max_ms.map_or(defaults.retry.max_delay, Duration::from_millis),
+            base_delay: self
+                .retry_base_ms
+                .map_or(defaults.retry.base_delay, Duration::from_millis),
+            max_delay: self
+                .retry_max_ms
+                .map_or(defaults.retry.max_delay, Duration::from_millis),
         };
         let clock = match &self.clock {
             None => VenueClock::Local,
@@ -263,7 +296,12 @@ impl ChainConfig {
                 weight: c.weight,
             },
         };
-        Ok(VenueSettings { request_timeout: Duration::from_millis(self.request_timeout_ms), rate, retry, clock })
+        Ok(VenueSettings {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            rate,
+            retry,
+            clock,
+        })
     }
 
     /// Whether this is a Solana cluster.
@@ -272,7 +310,9 @@ impl ChainConfig {
     }
 
     /// The Solana commitment level, validated.
-    pub(crate) fn solana_commitment(&self) -> anyhow::Result<unimargin_sdk::solana::CommitmentLevel> {
+    pub(crate) fn solana_commitment(
+        &self,
+    ) -> anyhow::Result<unimargin_sdk::solana::CommitmentLevel> {
         use unimargin_sdk::solana::CommitmentLevel;
         match self.commitment.as_deref().unwrap_or("confirmed") {
             "processed" => Ok(CommitmentLevel::Processed),
@@ -313,16 +353,29 @@ impl Config {
             .or_else(|| std::env::var_os("UNIMARGIN_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("config/default.toml"));
         if !path.exists() {
-            bail!("configuration file {} not found (set --config or UNIMARGIN_CONFIG)", path.display());
+            bail!(
+                "configuration file {} not found (set --config or UNIMARGIN_CONFIG)",
+                path.display()
+            );
         }
-        let env = || Env::prefixed("UNIMARGIN_").ignore(NON_CONFIG_ENV).split("__");
+        let env = || {
+            Env::prefixed("UNIMARGIN_")
+                .ignore(NON_CONFIG_ENV)
+                .split("__")
+        };
         let mut figment = Figment::new().merge(Toml::file(&path));
-        if let Ok(file) = figment.clone().merge(env()).extract_inner::<PathBuf>("risk_file") {
+        if let Ok(file) = figment
+            .clone()
+            .merge(env())
+            .extract_inner::<PathBuf>("risk_file")
+        {
             figment = figment.merge(Serialized::default("risk.model", risk_model(&path, &file)?));
         }
-        let figment = figment
-            .merge(env())
-            .merge(Env::raw().only(&["UNIMARGIN_REDIS_URL"]).map(|_| "cache.redis_url".into()));
+        let figment = figment.merge(env()).merge(
+            Env::raw()
+                .only(&["UNIMARGIN_REDIS_URL"])
+                .map(|_| "cache.redis_url".into()),
+        );
         let config: Config = figment
             .extract()
             .map_err(|e| anyhow!("invalid configuration ({}): {e}", path.display()))?;
@@ -332,12 +385,18 @@ impl Config {
 
     /// Checks what serde cannot: ids, URLs, references between sections.
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
-        self.risk.model.validate().context("risk model (risk_file)")?;
+        self.risk
+            .model
+            .validate()
+            .context("risk model (risk_file)")?;
         let aliases = self.aliases()?;
         for (name, chain) in &self.chains {
             if chain.is_venue() {
-                url_ok(chain.base_url.as_deref().unwrap_or_default()).with_context(|| format!("chains.{name}.base_url"))?;
-                chain.venue_settings().with_context(|| format!("chains.{name}"))?;
+                url_ok(chain.base_url.as_deref().unwrap_or_default())
+                    .with_context(|| format!("chains.{name}.base_url"))?;
+                chain
+                    .venue_settings()
+                    .with_context(|| format!("chains.{name}"))?;
             } else {
                 url_ok(&chain.rpc_url).with_context(|| format!("chains.{name}.rpc_url"))?;
             }
@@ -347,17 +406,29 @@ impl Config {
             match chain.kind.as_deref() {
                 None | Some("evm") => {}
                 Some("solana") => {
-                    chain.solana_commitment().with_context(|| format!("chains.{name}.commitment"))?;
+                    chain
+                        .solana_commitment()
+                        .with_context(|| format!("chains.{name}.commitment"))?;
                 }
                 Some("venue") => {}
-                Some(other) => bail!("chains.{name}.kind: `{other}` is not a chain kind (evm, solana, venue)"),
+                Some(other) => {
+                    bail!("chains.{name}.kind: `{other}` is not a chain kind (evm, solana, venue)")
+                }
             }
         }
         for (i, d) in self.deployments.iter().enumerate() {
             ProtocolId::new(&d.protocol).with_context(|| format!("deployments[{i}].protocol"))?;
-            let chain = ChainId::parse_with_aliases(&d.chain, &aliases).with_context(|| format!("deployments[{i}].chain"))?;
-            if !self.chains.values().any(|c| c.id.parse::<ChainId>().ok().as_ref() == Some(&chain)) {
-                bail!("deployments[{i}].chain: `{}` has no [chains] entry with an rpc_url", d.chain);
+            let chain = ChainId::parse_with_aliases(&d.chain, &aliases)
+                .with_context(|| format!("deployments[{i}].chain"))?;
+            if !self
+                .chains
+                .values()
+                .any(|c| c.id.parse::<ChainId>().ok().as_ref() == Some(&chain))
+            {
+                bail!(
+                    "deployments[{i}].chain: `{}` has no [chains] entry with an rpc_url",
+                    d.chain
+                );
             }
         }
         if self.server.body_limit_bytes == 0 || self.server.max_accounts == 0 {
@@ -370,7 +441,10 @@ impl Config {
     pub(crate) fn aliases(&self) -> anyhow::Result<ChainAliases> {
         let mut aliases = ChainAliases::new();
         for (name, chain) in &self.chains {
-            let id: ChainId = chain.id.parse().with_context(|| format!("chains.{name}.id"))?;
+            let id: ChainId = chain
+                .id
+                .parse()
+                .with_context(|| format!("chains.{name}.id"))?;
             aliases.insert(name, id);
         }
         Ok(aliases)
@@ -384,9 +458,11 @@ impl Config {
             .enumerate()
             .map(|(i, d)| {
                 Ok(DeploymentSpec {
-                    protocol: ProtocolId::new(&d.protocol).with_context(|| format!("deployments[{i}].protocol"))?,
+                    protocol: ProtocolId::new(&d.protocol)
+                        .with_context(|| format!("deployments[{i}].protocol"))?,
                     kind: d.kind.clone(),
-                    chain: ChainId::parse_with_aliases(&d.chain, &aliases).with_context(|| format!("deployments[{i}].chain"))?,
+                    chain: ChainId::parse_with_aliases(&d.chain, &aliases)
+                        .with_context(|| format!("deployments[{i}].chain"))?,
                     market: MarketId(d.market.clone()),
                     params: d.params.clone(),
                 })
@@ -401,15 +477,20 @@ impl Config {
         for (name, c) in &self.chains {
             let id: ChainId = c.id.parse().with_context(|| format!("chains.{name}.id"))?;
             if c.is_venue() {
-                let settings = c.venue_settings().with_context(|| format!("chains.{name}"))?;
-                let client = VenueClient::new(id, c.base_url.as_deref().unwrap_or_default(), settings)
-                    .with_context(|| format!("chains.{name}.base_url"))?;
+                let settings = c
+                    .venue_settings()
+                    .with_context(|| format!("chains.{name}"))?;
+                let client =
+                    VenueClient::new(id, c.base_url.as_deref().unwrap_or_default(), settings)
+                        .with_context(|| format!("chains.{name}.base_url"))?;
                 clients.insert(ChainClient::Venue(Arc::new(client)));
                 continue;
             }
             if c.is_solana() {
                 let settings = unimargin_sdk::solana::SolanaSettings {
-                    commitment: c.solana_commitment().with_context(|| format!("chains.{name}.commitment"))?,
+                    commitment: c
+                        .solana_commitment()
+                        .with_context(|| format!("chains.{name}.commitment"))?,
                     request_timeout: Duration::from_millis(c.request_timeout_ms),
                     ..unimargin_sdk::solana::SolanaSettings::default()
                 };
@@ -424,7 +505,8 @@ impl Config {
                 max_calls_per_batch: c.max_calls_per_batch.max(1),
                 ..EvmSettings::default()
             };
-            let client = EvmClient::http(id, &c.rpc_url, settings).with_context(|| format!("chains.{name}.rpc_url"))?;
+            let client = EvmClient::http(id, &c.rpc_url, settings)
+                .with_context(|| format!("chains.{name}.rpc_url"))?;
             clients.insert(ChainClient::Evm(Arc::new(client)));
         }
         let cache: Arc<dyn Cache> = match &self.cache.redis_url {
@@ -434,7 +516,11 @@ impl Config {
                     response_timeout: Duration::from_millis(self.cache.redis_timeout_ms),
                     ..RedisOptions::default()
                 };
-                Arc::new(RedisCache::connect(url, options).await.context("cache.redis_url")?)
+                Arc::new(
+                    RedisCache::connect(url, options)
+                        .await
+                        .context("cache.redis_url")?,
+                )
             }
             None => Arc::new(MemoryCache::new(self.cache.memory_max_entries)),
         };
@@ -466,13 +552,19 @@ impl Config {
 /// Reads the risk model file (relative to the configuration file) as a TOML value.
 fn risk_model(config: &Path, file: &Path) -> anyhow::Result<toml::Value> {
     let file = config.parent().unwrap_or_else(|| Path::new(".")).join(file);
-    let text = std::fs::read_to_string(&file).with_context(|| format!("risk_file: cannot read {}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("risk_file: cannot read {}", file.display()))?;
     toml::from_str(&text).map_err(|e| anyhow!("risk_file {}: {e}", file.display()))
 }
 
 fn url_ok(url: &str) -> anyhow::Result<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "http://".len();
-    if ok { Ok(()) } else { bail!("`{}` is not an http(s) URL", redact(url)) }
+    let ok =
+        (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "http://".len();
+    if ok {
+        Ok(())
+    } else {
+        bail!("`{}` is not an http(s) URL", redact(url))
+    }
 }
 
 /// Keeps the scheme and host of a URL and drops paths and queries, which often carry API keys.

@@ -21,7 +21,9 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
         .await
         .context("deploying the Aave v3 fixtures")?;
     let owner = chain.accounts()[1];
-    seed_demo_owner(&market, owner).await.context("seeding the demo owner")?;
+    seed_demo_owner(&market, owner)
+        .await
+        .context("seeding the demo owner")?;
 
     config.chains.clear();
     config.chains.insert(
@@ -58,20 +60,31 @@ pub(crate) async fn run(config: Option<&Path>, bind: SocketAddr) -> anyhow::Resu
         let settings = unimargin_server::AttestationSettings {
             ttl: std::time::Duration::from_secs(config.attestation.ttl_secs.max(1)),
         };
-        state.attestor = Some(std::sync::Arc::new(unimargin_server::Attestor::random(settings)));
+        state.attestor = Some(std::sync::Arc::new(unimargin_server::Attestor::random(
+            settings,
+        )));
     }
     let tenancy = config.tenancy()?;
     // With `[auth] enabled`, the demo makes a key for tenant `demo` and prints it.
     let key = match tenancy.mode {
         unimargin_server::AuthMode::Required => {
             let key = unimargin_server::auth::ApiKey::generate("demo")?;
-            tenancy.store.insert_key(&key.record).await.context("storing the demo key")?;
+            tenancy
+                .store
+                .insert_key(&key.record)
+                .await
+                .context("storing the demo key")?;
             Some(key.secret)
         }
         unimargin_server::AuthMode::Disabled => None,
     };
-    let auth_header = key.as_deref().map(|k| format!(" -H 'authorization: Bearer {k}'")).unwrap_or_default();
-    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+    let auth_header = key
+        .as_deref()
+        .map(|k| format!(" -H 'authorization: Bearer {k}'"))
+        .unwrap_or_default();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let caip10 = format!("eip155:{}:{owner}", chain.chain_id());
 

@@ -24,7 +24,11 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "unimargin", version, about = "Universal margin account across DeFi protocols")]
+#[command(
+    name = "unimargin",
+    version,
+    about = "Universal margin account across DeFi protocols"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,11 +97,15 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("UNIMARGIN_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("UNIMARGIN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
@@ -121,14 +129,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             unimargin_server::serve_router(listener, app, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Profile { accounts, config, format } => {
+        Command::Profile {
+            accounts,
+            config,
+            format,
+        } => {
             let (config, _) = Config::load(config.as_deref())?;
             let state = config.runtime(protocols::registry()).await?;
-            let accounts = state.profiler.parse_accounts(&accounts).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let accounts = state
+                .profiler
+                .parse_accounts(&accounts)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             // Progress on stderr, so stdout stays the profile alone.
             let started = std::time::Instant::now();
             eprintln!("reading {} account(s)…", accounts.len());
-            let profile = state.profiler.profile(accounts).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let profile = state
+                .profiler
+                .profile(accounts)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "read {} protocol market(s) on {} chain(s) in {} ms",
                 profile.coverage.protocols_read,
@@ -140,28 +159,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!();
             }
             if !profile.coverage.complete {
-                eprintln!("coverage incomplete: {} failure(s)", profile.coverage.failures.len());
+                eprintln!(
+                    "coverage incomplete: {} failure(s)",
+                    profile.coverage.failures.len()
+                );
                 std::process::exit(2);
             }
             Ok(())
         }
-        Command::Watch { accounts, config, interval_ms } => {
+        Command::Watch {
+            accounts,
+            config,
+            interval_ms,
+        } => {
             let (config, _) = Config::load(config.as_deref())?;
             let state = config.runtime(protocols::registry()).await?;
-            let accounts = state.profiler.parse_accounts(&accounts).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let accounts = state
+                .profiler
+                .parse_accounts(&accounts)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let watch = async {
                 let mut last: Option<String> = None;
                 loop {
-                    let profile =
-                        state.profiler.profile(accounts.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let profile = state
+                        .profiler
+                        .profile(accounts.clone())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     // The summary without its clock: print only when the block or the numbers moved.
                     let line = output::summary(&profile);
-                    let key = line.split_once(' ').map_or(line.as_str(), |(_, rest)| rest).to_owned();
+                    let key = line
+                        .split_once(' ')
+                        .map_or(line.as_str(), |(_, rest)| rest)
+                        .to_owned();
                     if last.as_deref() != Some(key.as_str()) {
                         println!("{line}");
                         last = Some(key);
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(interval_ms.max(100))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(interval_ms.max(100)))
+                        .await;
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), anyhow::Error>(())

@@ -1,6 +1,8 @@
 //! Fail-closed checks on snapshots before they are counted.
 
-use unimargin_schema::{Failure, FailureKind, FailureScope, ProtocolSnapshot, Warning, WarningKind};
+use unimargin_schema::{
+    Failure, FailureKind, FailureScope, ProtocolSnapshot, Warning, WarningKind,
+};
 
 use crate::EngineSettings;
 
@@ -31,7 +33,10 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
             v.failures.push(Failure {
                 scope: scope.clone(),
                 kind: FailureKind::MissingPrice,
-                message: format!("{symbol}: price is {} from {}", p.price.usd, p.price.source.oracle),
+                message: format!(
+                    "{symbol}: price is {} from {}",
+                    p.price.usd, p.price.source.oracle
+                ),
             });
             continue;
         }
@@ -61,7 +66,10 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
         v.warnings.push(Warning {
             scope: scope.clone(),
             kind: WarningKind::PriceAgeUnknown,
-            message: format!("price feed does not expose an update time: {}", unknown_age.join(", ")),
+            message: format!(
+                "price feed does not expose an update time: {}",
+                unknown_age.join(", ")
+            ),
         });
     }
     if s.native_health.agrees == Some(false) {
@@ -72,7 +80,10 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
                 "{}: reproduced {} but the protocol reports {}; using {}",
                 s.native_health.metric,
                 s.native_health.reproduced,
-                s.native_health.reported.map(|h| h.to_string()).unwrap_or_default(),
+                s.native_health
+                    .reported
+                    .map(|h| h.to_string())
+                    .unwrap_or_default(),
                 s.native_health.value
             ),
         });

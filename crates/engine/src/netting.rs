@@ -25,7 +25,9 @@ struct Group {
 }
 
 /// The maintenance requirement freed by cross margining (≥ 0).
-pub fn cross_margin_benefit<'a>(snapshots: impl IntoIterator<Item = &'a ProtocolSnapshot>) -> Decimal {
+pub fn cross_margin_benefit<'a>(
+    snapshots: impl IntoIterator<Item = &'a ProtocolSnapshot>,
+) -> Decimal {
     benefit(snapshots.into_iter().map(|s| s.positions.as_slice()))
 }
 
@@ -65,7 +67,8 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
         .values()
         .filter(|g| !g.total_debt.is_zero())
         .map(|g| {
-            let hedged = (g.total_debt.min(g.total_collateral) - g.within_protocol).max(Decimal::ZERO);
+            let hedged =
+                (g.total_debt.min(g.total_collateral) - g.within_protocol).max(Decimal::ZERO);
             hedged * g.weighted_debt / g.total_debt
         })
         .sum()

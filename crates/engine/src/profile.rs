@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use unimargin_schema::{
-    AccountId, ChainCoverage, ChainId, Coverage, Failure, FailureKind, FailureScope, Health, MarginProfile,
-    ProtocolProfile, ProtocolRisk, ProtocolSnapshot, ReadPoint, Segment, Totals, Warning, METHODOLOGY_VERSION,
+    AccountId, ChainCoverage, ChainId, Coverage, Failure, FailureKind, FailureScope, Health,
+    METHODOLOGY_VERSION, MarginProfile, ProtocolProfile, ProtocolRisk, ProtocolSnapshot, ReadPoint,
+    Segment, Totals, Warning,
 };
 
 use crate::{EngineSettings, checks, netting, rebalance, risk, segments, totals};
@@ -49,8 +50,19 @@ pub fn compute_profile(input: ProfileInput, settings: &EngineSettings) -> Margin
 ///
 /// The whole is what a venue able to seize every account sees; a segment is what a venue able to
 /// seize only that segment sees. Segment accounts that were not requested are ignored.
-pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], settings: &EngineSettings) -> MarginProfile {
-    let ProfileInput { mut accounts, mut snapshots, mut failures, expected, read_points, as_of } = input;
+pub fn compute_segmented_profile(
+    input: ProfileInput,
+    segments: &[Segment],
+    settings: &EngineSettings,
+) -> MarginProfile {
+    let ProfileInput {
+        mut accounts,
+        mut snapshots,
+        mut failures,
+        expected,
+        read_points,
+        as_of,
+    } = input;
     accounts.sort();
     accounts.dedup();
     // Determinism: the output must not depend on the order reads completed in.
@@ -70,7 +82,10 @@ pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], sett
     }
 
     // Every expected (market, account) pair must be accounted for by a snapshot or a failure.
-    let read: BTreeSet<(&AccountId, String)> = counted.iter().map(|s| (&s.provenance.account, market_label(s))).collect();
+    let read: BTreeSet<(&AccountId, String)> = counted
+        .iter()
+        .map(|s| (&s.provenance.account, market_label(s)))
+        .collect();
     for account in &accounts {
         for market in expected.get(account.chain()).into_iter().flatten() {
             if read.contains(&(account, market.clone())) {
@@ -79,7 +94,10 @@ pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], sett
             let seen_failed = failures.iter().any(|f| {
                 f.scope.account.as_ref().is_none_or(|a| a == account)
                     && f.scope.chain.as_ref().is_none_or(|c| c == account.chain())
-                    && f.scope.protocol.as_ref().is_none_or(|p| market.starts_with(&format!("{p}/")))
+                    && f.scope
+                        .protocol
+                        .as_ref()
+                        .is_none_or(|p| market.starts_with(&format!("{p}/")))
             });
             if !seen_failed {
                 failures.push(Failure {
@@ -96,7 +114,10 @@ pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], sett
     }
 
     // The portfolio-margin assessment. Options the grid cannot value are missing prices.
-    let market_totals: Vec<Totals> = counted.iter().map(|s| totals::of_positions(&s.positions)).collect();
+    let market_totals: Vec<Totals> = counted
+        .iter()
+        .map(|s| totals::of_positions(&s.positions))
+        .collect();
     let pairs: Vec<(&ProtocolSnapshot, &Totals)> = counted.iter().zip(&market_totals).collect();
     let ctx = risk::Context::new(&settings.model, settings.max_price_age_secs, as_of);
     let mut book = risk::build_book(&pairs, &ctx);
@@ -132,11 +153,20 @@ pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], sett
     let totals = totals::sum(protocols.iter().map(|p| &p.totals));
     let isolated = totals.maintenance_margin_usd;
     let benefit = netting::cross_margin_benefit_of_profiles(&protocols).min(isolated);
-    if whole_complete && risk_profile.margin.health.is_some_and(|h| !h.is_liquidatable()) {
+    if whole_complete
+        && risk_profile
+            .margin
+            .health
+            .is_some_and(|h| !h.is_liquidatable())
+    {
         risk_profile.rebalance = rebalance::plan(&protocols, &settings.model);
     }
 
-    failures.sort_by(|a, b| format!("{:?}", a.scope).cmp(&format!("{:?}", b.scope)).then(a.message.cmp(&b.message)));
+    failures.sort_by(|a, b| {
+        format!("{:?}", a.scope)
+            .cmp(&format!("{:?}", b.scope))
+            .then(a.message.cmp(&b.message))
+    });
     failures.dedup();
     warnings.dedup();
     let complete = failures.is_empty();
@@ -157,10 +187,21 @@ pub fn compute_segmented_profile(input: ProfileInput, segments: &[Segment], sett
         })
         .collect();
 
-    let health = Health::ratio(totals.adjusted_collateral_usd, totals.maintenance_margin_usd);
+    let health = Health::ratio(
+        totals.adjusted_collateral_usd,
+        totals.maintenance_margin_usd,
+    );
     let initial_health = Health::ratio(totals.initial_collateral_usd, totals.initial_margin_usd);
-    let weakest = protocols.iter().map(|p| p.native_health.value).min().unwrap_or(Health::Infinite);
-    let credit = if complete { totals.free_collateral_usd.max(Decimal::ZERO) } else { Decimal::ZERO };
+    let weakest = protocols
+        .iter()
+        .map(|p| p.native_health.value)
+        .min()
+        .unwrap_or(Health::Infinite);
+    let credit = if complete {
+        totals.free_collateral_usd.max(Decimal::ZERO)
+    } else {
+        Decimal::ZERO
+    };
 
     MarginProfile {
         methodology: METHODOLOGY_VERSION.to_owned(),
@@ -199,7 +240,11 @@ fn count_failed_markets(
         match (&f.scope.protocol, &f.scope.chain) {
             (Some(p), chain) => {
                 let market = f.scope.market.as_ref().map(|m| m.0.as_str()).unwrap_or("*");
-                failed.insert((chain.clone(), f.scope.account.clone(), format!("{p}/{market}")));
+                failed.insert((
+                    chain.clone(),
+                    f.scope.account.clone(),
+                    format!("{p}/{market}"),
+                ));
             }
             (None, Some(chain)) => {
                 for account in accounts.iter().filter(|a| a.chain() == chain) {
@@ -225,7 +270,10 @@ fn protocol_profile(s: ProtocolSnapshot, totals: Totals, risk: ProtocolRisk) -> 
         account: s.provenance.account,
         block: s.provenance.read_point,
         native_health: s.native_health,
-        health: Health::ratio(totals.adjusted_collateral_usd, totals.maintenance_margin_usd),
+        health: Health::ratio(
+            totals.adjusted_collateral_usd,
+            totals.maintenance_margin_usd,
+        ),
         totals,
         risk,
         positions: s.positions,

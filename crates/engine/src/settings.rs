@@ -25,6 +25,10 @@ fn default_max_price_age() -> u64 {
 
 impl Default for EngineSettings {
     fn default() -> Self {
-        Self { max_price_age_secs: default_max_price_age(), require_price_age: false, model: RiskModel::default() }
+        Self {
+            max_price_age_secs: default_max_price_age(),
+            require_price_age: false,
+            model: RiskModel::default(),
+        }
     }
 }

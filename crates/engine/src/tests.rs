@@ -1,6 +1,10 @@
 //! Engine tests: expected values are written as the arithmetic that produces them.
 
-#![allow(clippy::unwrap_used, clippy::panic, reason = "a test reports failure by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a test reports failure by panicking"
+)]
 
 use std::collections::BTreeMap;
 
@@ -22,7 +26,11 @@ fn account() -> AccountId {
 
 fn asset(symbol: &str, risk_key: &str) -> Asset {
     Asset {
-        id: AssetId { chain: ChainId::evm(1), namespace: "erc20".into(), reference: format!("0x{symbol}") },
+        id: AssetId {
+            chain: ChainId::evm(1),
+            namespace: "erc20".into(),
+            reference: format!("0x{symbol}"),
+        },
         symbol: symbol.into(),
         decimals: 18,
         risk_key: risk_key.into(),
@@ -32,7 +40,11 @@ fn asset(symbol: &str, risk_key: &str) -> Asset {
 fn price(usd: &str, age: Option<u64>) -> Price {
     Price {
         usd: d(usd),
-        source: PriceSource { oracle: "test-oracle".into(), address: None, feed: None },
+        source: PriceSource {
+            oracle: "test-oracle".into(),
+            address: None,
+            feed: None,
+        },
         updated_at: None,
         age_seconds: age,
     }
@@ -47,7 +59,10 @@ fn supply(symbol: &str, amount: &str, usd: &str, ltv: &str, lt: &str) -> Positio
         price: price(usd, Some(60)),
         value_usd: d(amount) * d(usd),
         counts_as_collateral: true,
-        weights: RiskWeights { initial: d(ltv), maintenance: d(lt) },
+        weights: RiskWeights {
+            initial: d(ltv),
+            maintenance: d(lt),
+        },
         perp: None,
         option: None,
         greeks: None,
@@ -59,7 +74,10 @@ fn debt(symbol: &str, amount: &str, usd: &str) -> Position {
     Position {
         kind: PositionKind::Debt,
         side: Side::Short,
-        weights: RiskWeights { initial: Decimal::ONE, maintenance: Decimal::ONE },
+        weights: RiskWeights {
+            initial: Decimal::ONE,
+            maintenance: Decimal::ONE,
+        },
         counts_as_collateral: false,
         ..supply(symbol, amount, usd, "0", "0")
     }
@@ -69,7 +87,11 @@ fn snapshot(protocol: &str, positions: Vec<Position>) -> ProtocolSnapshot {
     ProtocolSnapshot {
         provenance: Provenance {
             chain: ChainId::evm(1),
-            read_point: ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 },
+            read_point: ReadPoint::Block {
+                number: 100,
+                hash: "0xabc".into(),
+                timestamp: 1_700_000_000,
+            },
             protocol: ProtocolId::new(protocol).unwrap(),
             market: MarketId("core".into()),
             account: account(),
@@ -85,7 +107,10 @@ fn snapshot(protocol: &str, positions: Vec<Position>) -> ProtocolSnapshot {
 fn input(snapshots: Vec<ProtocolSnapshot>, failures: Vec<Failure>) -> ProfileInput {
     let expected = BTreeMap::from([(
         ChainId::evm(1),
-        snapshots.iter().map(|s| format!("{}/{}", s.provenance.protocol, s.provenance.market)).collect(),
+        snapshots
+            .iter()
+            .map(|s| format!("{}/{}", s.provenance.protocol, s.provenance.market))
+            .collect(),
     )]);
     ProfileInput {
         accounts: vec![account()],
@@ -94,7 +119,11 @@ fn input(snapshots: Vec<ProtocolSnapshot>, failures: Vec<Failure>) -> ProfileInp
         expected,
         read_points: BTreeMap::from([(
             ChainId::evm(1),
-            Some(ReadPoint::Block { number: 100, hash: "0xabc".into(), timestamp: 1_700_000_000 }),
+            Some(ReadPoint::Block {
+                number: 100,
+                hash: "0xabc".into(),
+                timestamp: 1_700_000_000,
+            }),
         )]),
         as_of: Utc.timestamp_opt(1_700_000_002, 0).unwrap(),
     }
@@ -122,7 +151,10 @@ fn totals_and_health_of_a_lending_account() {
     assert_eq!(t.maintenance_margin_usd, d("12000"));
     assert_eq!(t.margin_excess_usd, d("8400")); // 20400 − 12000
     assert_eq!(p.health, Some(Health::Finite(d("1.7")))); // 20400 / 12000
-    assert_eq!(p.initial_health.unwrap().finite().unwrap().round_dp(6), d("1.645833")); // 19750/12000
+    assert_eq!(
+        p.initial_health.unwrap().finite().unwrap().round_dp(6),
+        d("1.645833")
+    ); // 19750/12000
     assert_eq!(p.credit_capacity_usd, d("7750")); // 19750 − 12000
     assert_eq!(p.cross_margin_benefit_usd, Decimal::ZERO);
     assert_eq!(p.protocols.len(), 1);
@@ -141,7 +173,14 @@ fn no_debt_is_infinite_health() {
 fn supply_not_used_as_collateral_counts_in_net_value_only() {
     let mut idle = supply("DAI", "1000", "1", "0.75", "0.8");
     idle.counts_as_collateral = false;
-    let s = snapshot("aave-v3", vec![supply("ETH", "1", "2000", "0.8", "0.825"), idle, debt("DAI", "1000", "1")]);
+    let s = snapshot(
+        "aave-v3",
+        vec![
+            supply("ETH", "1", "2000", "0.8", "0.825"),
+            idle,
+            debt("DAI", "1000", "1"),
+        ],
+    );
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert_eq!(p.totals.net_value_usd, d("2000")); // 2000 + 1000 − 1000
     assert_eq!(p.totals.collateral_usd, d("2000"));
@@ -162,7 +201,10 @@ fn a_failed_read_makes_the_profile_incomplete_and_closes_credit() {
         message: "rpc timeout".into(),
     };
     let mut inp = input(vec![ok], vec![failure.clone()]);
-    inp.expected.get_mut(&ChainId::evm(1)).unwrap().push("spark/core".into());
+    inp.expected
+        .get_mut(&ChainId::evm(1))
+        .unwrap()
+        .push("spark/core".into());
     let p = compute_profile(inp, &EngineSettings::default());
     assert!(!p.coverage.complete);
     assert_eq!(p.coverage.failures, vec![failure]);
@@ -179,12 +221,18 @@ fn a_failed_read_makes_the_profile_incomplete_and_closes_credit() {
 #[test]
 fn a_chain_that_could_not_be_pinned_fails_every_market_on_it() {
     let failure = Failure {
-        scope: FailureScope { chain: Some(ChainId::evm(1)), ..Default::default() },
+        scope: FailureScope {
+            chain: Some(ChainId::evm(1)),
+            ..Default::default()
+        },
         kind: FailureKind::RpcUnavailable,
         message: "connection refused".into(),
     };
     let mut inp = input(vec![], vec![failure]);
-    inp.expected.insert(ChainId::evm(1), vec!["aave-v3/core".into(), "spark/core".into()]);
+    inp.expected.insert(
+        ChainId::evm(1),
+        vec!["aave-v3/core".into(), "spark/core".into()],
+    );
     inp.read_points.insert(ChainId::evm(1), None);
     let p = compute_profile(inp, &EngineSettings::default());
     assert!(!p.coverage.complete);
@@ -196,7 +244,8 @@ fn a_chain_that_could_not_be_pinned_fails_every_market_on_it() {
 #[test]
 fn a_market_with_neither_snapshot_nor_failure_is_not_silently_dropped() {
     let mut inp = input(vec![], vec![]);
-    inp.expected.insert(ChainId::evm(1), vec!["aave-v3/core".into()]);
+    inp.expected
+        .insert(ChainId::evm(1), vec!["aave-v3/core".into()]);
     let p = compute_profile(inp, &EngineSettings::default());
     assert!(!p.coverage.complete);
     assert_eq!(p.coverage.failures[0].kind, FailureKind::Internal);
@@ -206,7 +255,10 @@ fn a_market_with_neither_snapshot_nor_failure_is_not_silently_dropped() {
 fn a_stale_price_fails_closed_and_its_debt_is_not_dropped_silently() {
     let mut stale_debt = debt("USDC", "12000", "1");
     stale_debt.price.age_seconds = Some(90_000);
-    let s = snapshot("aave-v3", vec![supply("ETH", "10", "2000", "0.8", "0.825"), stale_debt]);
+    let s = snapshot(
+        "aave-v3",
+        vec![supply("ETH", "10", "2000", "0.8", "0.825"), stale_debt],
+    );
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert!(!p.coverage.complete);
     assert_eq!(p.coverage.failures.len(), 1);
@@ -220,7 +272,13 @@ fn a_stale_price_fails_closed_and_its_debt_is_not_dropped_silently() {
 
 #[test]
 fn a_missing_price_fails_closed() {
-    let s = snapshot("aave-v3", vec![supply("ETH", "10", "2000", "0.8", "0.825"), debt("XYZ", "5", "0")]);
+    let s = snapshot(
+        "aave-v3",
+        vec![
+            supply("ETH", "10", "2000", "0.8", "0.825"),
+            debt("XYZ", "5", "0"),
+        ],
+    );
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert!(!p.coverage.complete);
     assert_eq!(p.coverage.failures[0].kind, FailureKind::MissingPrice);
@@ -234,26 +292,50 @@ fn unknown_price_age_warns_or_fails_by_setting() {
     let p = compute_profile(input(vec![s.clone()], vec![]), &EngineSettings::default());
     assert!(p.coverage.complete);
     assert_eq!(p.coverage.warnings[0].kind, WarningKind::PriceAgeUnknown);
-    let strict = EngineSettings { require_price_age: true, ..EngineSettings::default() };
+    let strict = EngineSettings {
+        require_price_age: true,
+        ..EngineSettings::default()
+    };
     let p = compute_profile(input(vec![s], vec![]), &strict);
     assert!(!p.coverage.complete);
 }
 
 #[test]
 fn native_health_mismatch_is_reported_and_the_worse_value_used() {
-    let mut s = snapshot("aave-v3", vec![supply("ETH", "1", "2000", "0.8", "0.825"), debt("USDC", "1000", "1")]);
-    s.native_health = NativeHealth::new("aave-v3.health_factor", Health::Finite(d("1.65")), Some(Health::Finite(d("1.6"))));
+    let mut s = snapshot(
+        "aave-v3",
+        vec![
+            supply("ETH", "1", "2000", "0.8", "0.825"),
+            debt("USDC", "1000", "1"),
+        ],
+    );
+    s.native_health = NativeHealth::new(
+        "aave-v3.health_factor",
+        Health::Finite(d("1.65")),
+        Some(Health::Finite(d("1.6"))),
+    );
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert_eq!(p.protocols[0].native_health.value, Health::Finite(d("1.6")));
     assert_eq!(p.weakest_native_health, Some(Health::Finite(d("1.6"))));
-    assert!(p.coverage.warnings.iter().any(|w| w.kind == WarningKind::NativeHealthMismatch));
+    assert!(
+        p.coverage
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::NativeHealthMismatch)
+    );
 }
 
 #[test]
 fn cross_protocol_hedge_is_the_cross_margin_benefit() {
     // ETH collateral on protocol A, ETH debt on protocol B (against USDC collateral there).
     let a = snapshot("aave-v3", vec![supply("ETH", "10", "2000", "0.8", "0.825")]);
-    let b = snapshot("spark", vec![supply("USDC", "30000", "1", "0.75", "0.78"), debt("ETH", "4", "2000")]);
+    let b = snapshot(
+        "spark",
+        vec![
+            supply("USDC", "30000", "1", "0.75", "0.78"),
+            debt("ETH", "4", "2000"),
+        ],
+    );
     let p = compute_profile(input(vec![a, b], vec![]), &EngineSettings::default());
     assert_eq!(p.isolated_requirement_usd, d("8000")); // 4 × 2000
     // ETH debt 8000 is hedged by 20000 of ETH collateral on the other protocol: min(8000, 20000) − 0.
@@ -263,7 +345,13 @@ fn cross_protocol_hedge_is_the_cross_margin_benefit() {
 
 #[test]
 fn hedging_inside_one_protocol_is_not_a_cross_margin_benefit() {
-    let s = snapshot("aave-v3", vec![supply("ETH", "10", "2000", "0.8", "0.825"), debt("ETH", "2", "2000")]);
+    let s = snapshot(
+        "aave-v3",
+        vec![
+            supply("ETH", "10", "2000", "0.8", "0.825"),
+            debt("ETH", "2", "2000"),
+        ],
+    );
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert_eq!(p.cross_margin_benefit_usd, Decimal::ZERO);
 }
@@ -271,22 +359,49 @@ fn hedging_inside_one_protocol_is_not_a_cross_margin_benefit() {
 #[test]
 fn output_is_independent_of_input_order() {
     let a = snapshot("aave-v3", vec![supply("ETH", "10", "2000", "0.8", "0.825")]);
-    let b = snapshot("spark", vec![supply("USDC", "30000", "1", "0.75", "0.78"), debt("ETH", "4", "2000")]);
-    let p1 = compute_profile(input(vec![a.clone(), b.clone()], vec![]), &EngineSettings::default());
+    let b = snapshot(
+        "spark",
+        vec![
+            supply("USDC", "30000", "1", "0.75", "0.78"),
+            debt("ETH", "4", "2000"),
+        ],
+    );
+    let p1 = compute_profile(
+        input(vec![a.clone(), b.clone()], vec![]),
+        &EngineSettings::default(),
+    );
     let p2 = compute_profile(input(vec![b, a], vec![]), &EngineSettings::default());
-    assert_eq!(serde_json::to_string(&p1).unwrap(), serde_json::to_string(&p2).unwrap());
+    assert_eq!(
+        serde_json::to_string(&p1).unwrap(),
+        serde_json::to_string(&p2).unwrap()
+    );
 }
 
 #[test]
 fn more_collateral_never_lowers_health() {
-    let base = vec![supply("ETH", "3", "2000", "0.8", "0.825"), debt("USDC", "4000", "1")];
+    let base = vec![
+        supply("ETH", "3", "2000", "0.8", "0.825"),
+        debt("USDC", "4000", "1"),
+    ];
     let mut last = Health::Finite(Decimal::ZERO);
     for extra in 0..50u32 {
         let mut positions = base.clone();
-        positions.push(supply("WBTC", &format!("{}", extra), "60000", "0.7", "0.75"));
-        let p = compute_profile(input(vec![snapshot("aave-v3", positions)], vec![]), &EngineSettings::default());
+        positions.push(supply(
+            "WBTC",
+            &format!("{}", extra),
+            "60000",
+            "0.7",
+            "0.75",
+        ));
+        let p = compute_profile(
+            input(vec![snapshot("aave-v3", positions)], vec![]),
+            &EngineSettings::default(),
+        );
         let h = p.health.unwrap();
-        assert!(h >= last, "health fell from {last} to {h} adding collateral");
+        assert!(
+            h >= last,
+            "health fell from {last} to {h} adding collateral"
+        );
         last = h;
     }
 }
@@ -297,7 +412,10 @@ fn perp_pnl_counts_at_maintenance_but_positive_pnl_not_at_initial() {
     let perp = Position {
         kind: PositionKind::Perp,
         side: Side::Long,
-        weights: RiskWeights { initial: d("0.1"), maintenance: d("0.05") },
+        weights: RiskWeights {
+            initial: d("0.1"),
+            maintenance: d("0.05"),
+        },
         counts_as_collateral: false,
         perp: Some(PerpDetails {
             market: "ETH-USD".into(),
@@ -308,7 +426,10 @@ fn perp_pnl_counts_at_maintenance_but_positive_pnl_not_at_initial() {
         }),
         ..supply("ETH", "2", "2000", "0", "0")
     };
-    let p = compute_profile(input(vec![snapshot("drift", vec![collateral, perp])], vec![]), &EngineSettings::default());
+    let p = compute_profile(
+        input(vec![snapshot("drift", vec![collateral, perp])], vec![]),
+        &EngineSettings::default(),
+    );
     assert_eq!(p.totals.net_value_usd, d("1400"));
     assert_eq!(p.totals.adjusted_collateral_usd, d("1400")); // 1000 + 400
     assert_eq!(p.totals.initial_collateral_usd, d("1000")); // positive PnL excluded

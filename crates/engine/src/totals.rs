@@ -26,7 +26,10 @@ pub fn accumulate(t: &mut Totals, p: &Position) {
             // The perp's collateral is its own supply position; the perp adds its PnL to equity and
             // its notional × margin ratio to the requirement. Positive PnL is not spendable for
             // initial margin until settled, so it only counts at maintenance.
-            let pnl = p.perp.as_ref().map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+            let pnl = p
+                .perp
+                .as_ref()
+                .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
             t.net_value_usd += pnl;
             t.adjusted_collateral_usd += pnl;
             t.initial_collateral_usd += pnl.min(Decimal::ZERO);

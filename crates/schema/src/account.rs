@@ -53,8 +53,9 @@ impl AccountId {
 
     /// Parses a CAIP-10 id, or `alias:address` where the alias comes from configuration.
     pub fn parse_with_aliases(s: &str, aliases: &ChainAliases) -> Result<Self, AccountIdError> {
-        let (chain_part, address) =
-            s.rsplit_once(':').ok_or_else(|| AccountIdError::Malformed(s.to_owned()))?;
+        let (chain_part, address) = s
+            .rsplit_once(':')
+            .ok_or_else(|| AccountIdError::Malformed(s.to_owned()))?;
         if chain_part.is_empty() || address.is_empty() {
             return Err(AccountIdError::Malformed(s.to_owned()));
         }
@@ -140,7 +141,10 @@ pub(crate) fn canonical_evm_address(input: &str) -> Result<String, AccountIdErro
     let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
     if has_lower && has_upper && hex != &checksummed[2..] {
-        return Err(AccountIdError::BadChecksum { given: input.to_owned(), expected: checksummed });
+        return Err(AccountIdError::BadChecksum {
+            given: input.to_owned(),
+            expected: checksummed,
+        });
     }
     Ok(checksummed)
 }
@@ -197,7 +201,10 @@ mod tests {
         for addr in EIP55 {
             assert_eq!(canonical_evm_address(addr).unwrap(), addr);
             assert_eq!(canonical_evm_address(&addr.to_lowercase()).unwrap(), addr);
-            assert_eq!(canonical_evm_address(&format!("0x{}", addr[2..].to_uppercase())).unwrap(), addr);
+            assert_eq!(
+                canonical_evm_address(&format!("0x{}", addr[2..].to_uppercase())).unwrap(),
+                addr
+            );
         }
     }
 
@@ -206,22 +213,29 @@ mod tests {
         let wrong = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD";
         assert_eq!(
             canonical_evm_address(wrong),
-            Err(AccountIdError::BadChecksum { given: wrong.into(), expected: EIP55[0].into() })
+            Err(AccountIdError::BadChecksum {
+                given: wrong.into(),
+                expected: EIP55[0].into()
+            })
         );
     }
 
     #[test]
     fn parses_caip10_and_aliases() {
-        let id: AccountId = format!("eip155:1:{}", EIP55[0].to_lowercase()).parse().unwrap();
+        let id: AccountId = format!("eip155:1:{}", EIP55[0].to_lowercase())
+            .parse()
+            .unwrap();
         assert_eq!(id.to_string(), format!("eip155:1:{}", EIP55[0]));
         assert_eq!(id.evm_address_bytes().unwrap()[0], 0x5a);
 
         let mut aliases = ChainAliases::new();
         aliases.insert("ethereum", ChainId::evm(1));
-        let aliased = AccountId::parse_with_aliases(&format!("ethereum:{}", EIP55[0]), &aliases).unwrap();
+        let aliased =
+            AccountId::parse_with_aliases(&format!("ethereum:{}", EIP55[0]), &aliases).unwrap();
         assert_eq!(aliased, id);
 
-        let sol = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp:4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T";
+        let sol =
+            "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp:4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T";
         assert_eq!(sol.parse::<AccountId>().unwrap().to_string(), sol);
     }
 

@@ -7,7 +7,9 @@ use crate::chain::ChainId;
 
 /// Where an asset lives: a token contract or mint on a chain, or a venue's own symbol for
 /// off-chain venues. Rendered like CAIP-19 (`eip155:1/erc20:0xA0b8…`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct AssetId {
     /// Chain the token lives on.
     pub chain: ChainId,

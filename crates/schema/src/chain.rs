@@ -62,7 +62,10 @@ pub struct ChainId {
 impl ChainId {
     /// An EVM chain by its numeric chain id.
     pub fn evm(chain_id: u64) -> Self {
-        Self { namespace: ChainNamespace::Eip155, reference: chain_id.to_string() }
+        Self {
+            namespace: ChainNamespace::Eip155,
+            reference: chain_id.to_string(),
+        }
     }
 
     /// A Solana cluster by its CAIP-2 reference (genesis hash prefix).
@@ -93,7 +96,10 @@ impl ChainId {
         if s.contains(':') {
             return s.parse();
         }
-        aliases.resolve(s).cloned().ok_or_else(|| ChainIdError::UnknownAlias(s.to_owned()))
+        aliases
+            .resolve(s)
+            .cloned()
+            .ok_or_else(|| ChainIdError::UnknownAlias(s.to_owned()))
     }
 }
 
@@ -101,8 +107,9 @@ impl FromStr for ChainId {
     type Err = ChainIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (ns, reference) =
-            s.split_once(':').ok_or_else(|| ChainIdError::Malformed(s.to_owned()))?;
+        let (ns, reference) = s
+            .split_once(':')
+            .ok_or_else(|| ChainIdError::Malformed(s.to_owned()))?;
         match ns {
             "eip155" => {
                 let invalid = |reason| ChainIdError::InvalidReference {
@@ -113,7 +120,9 @@ impl FromStr for ChainId {
                 if reference.is_empty() || !reference.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(invalid("must be a decimal chain id"));
                 }
-                let id: u64 = reference.parse().map_err(|_| invalid("chain id out of range"))?;
+                let id: u64 = reference
+                    .parse()
+                    .map_err(|_| invalid("chain id out of range"))?;
                 if id == 0 {
                     return Err(invalid("chain id 0 is not a chain"));
                 }
@@ -131,7 +140,10 @@ impl FromStr for ChainId {
                         reason: "must be the 32-character base58 genesis hash prefix",
                     });
                 }
-                Ok(Self { namespace: ChainNamespace::Solana, reference: reference.to_owned() })
+                Ok(Self {
+                    namespace: ChainNamespace::Solana,
+                    reference: reference.to_owned(),
+                })
             }
             "" => Err(ChainIdError::Malformed(s.to_owned())),
             other => Err(ChainIdError::UnsupportedNamespace(other.to_owned())),
@@ -197,7 +209,10 @@ impl ChainAliases {
 
     /// The alias for a chain, for display (first in name order).
     pub fn name_of(&self, chain: &ChainId) -> Option<&str> {
-        self.by_name.iter().find(|(_, c)| *c == chain).map(|(n, _)| n.as_str())
+        self.by_name
+            .iter()
+            .find(|(_, c)| *c == chain)
+            .map(|(n, _)| n.as_str())
     }
 
     /// All aliases in name order.
@@ -213,7 +228,10 @@ mod tests {
     #[test]
     fn parses_canonical_ids() {
         assert_eq!("eip155:1".parse::<ChainId>().unwrap(), ChainId::evm(1));
-        assert_eq!("eip155:42161".parse::<ChainId>().unwrap().evm_chain_id(), Some(42161));
+        assert_eq!(
+            "eip155:42161".parse::<ChainId>().unwrap().evm_chain_id(),
+            Some(42161)
+        );
         let sol: ChainId = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp".parse().unwrap();
         assert_eq!(sol.namespace(), ChainNamespace::Solana);
         assert_eq!(sol.to_string(), "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp");
@@ -221,7 +239,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_ids() {
-        for bad in ["", "eip155", "eip155:", "eip155:0", "eip155:01x", "eip155:-1", ":1", "solana:short"] {
+        for bad in [
+            "",
+            "eip155",
+            "eip155:",
+            "eip155:0",
+            "eip155:01x",
+            "eip155:-1",
+            ":1",
+            "solana:short",
+        ] {
             assert!(bad.parse::<ChainId>().is_err(), "{bad} should be rejected");
         }
         assert!(matches!(
@@ -232,14 +259,20 @@ mod tests {
 
     #[test]
     fn leading_zeros_are_canonicalized() {
-        assert_eq!("eip155:0010".parse::<ChainId>().unwrap().to_string(), "eip155:10");
+        assert_eq!(
+            "eip155:0010".parse::<ChainId>().unwrap().to_string(),
+            "eip155:10"
+        );
     }
 
     #[test]
     fn aliases_resolve_case_insensitively() {
         let mut aliases = ChainAliases::new();
         aliases.insert("Ethereum", ChainId::evm(1));
-        assert_eq!(ChainId::parse_with_aliases("ETHEREUM", &aliases).unwrap(), ChainId::evm(1));
+        assert_eq!(
+            ChainId::parse_with_aliases("ETHEREUM", &aliases).unwrap(),
+            ChainId::evm(1)
+        );
         assert_eq!(
             ChainId::parse_with_aliases("mars", &aliases),
             Err(ChainIdError::UnknownAlias("mars".into()))

@@ -30,7 +30,9 @@ impl JsonSchema for DecimalString {
 /// The exported documents: file name and schema.
 pub fn schemas() -> Vec<(&'static str, Schema)> {
     fn one<T: JsonSchema>() -> Schema {
-        SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>()
+        SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<T>()
     }
     vec![
         ("margin-profile.schema.json", one::<MarginProfile>()),
@@ -64,7 +66,9 @@ pub fn write_all(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn drift(dir: &Path) -> Vec<String> {
     schemas()
         .into_iter()
-        .filter(|(name, schema)| fs::read_to_string(dir.join(name)).ok().as_deref() != Some(&render(schema)))
+        .filter(|(name, schema)| {
+            fs::read_to_string(dir.join(name)).ok().as_deref() != Some(&render(schema))
+        })
         .map(|(name, _)| name.to_owned())
         .collect()
 }

@@ -53,7 +53,10 @@ pub enum FailureKind {
 impl FailureKind {
     /// Whether retrying the same request later may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::RpcUnavailable | Self::RpcTimeout | Self::RpcError | Self::StalePrice)
+        matches!(
+            self,
+            Self::RpcUnavailable | Self::RpcTimeout | Self::RpcError | Self::StalePrice
+        )
     }
 
     /// Whether the failure is the upstream's fault (so the API answers 502/504, not 4xx/500).

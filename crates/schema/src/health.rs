@@ -48,7 +48,8 @@ impl Health {
     pub fn round_down(self, dp: u32) -> Self {
         match self {
             Self::Finite(v) => Self::Finite(
-                v.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::ToZero).normalize(),
+                v.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::ToZero)
+                    .normalize(),
             ),
             Self::Infinite => Self::Infinite,
         }
@@ -84,7 +85,11 @@ impl fmt::Display for Health {
 impl FromStr for Health {
     type Err = rust_decimal::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "infinity" { Ok(Self::Infinite) } else { Decimal::from_str_exact(s).map(Self::Finite) }
+        if s == "infinity" {
+            Ok(Self::Infinite)
+        } else {
+            Decimal::from_str_exact(s).map(Self::Finite)
+        }
     }
 }
 
@@ -126,8 +131,14 @@ mod tests {
     #[test]
     fn infinite_when_no_requirement() {
         assert_eq!(Health::ratio(d("5"), Decimal::ZERO), Health::Infinite);
-        assert_eq!(serde_json::to_string(&Health::Infinite).unwrap(), "\"infinity\"");
-        assert_eq!(serde_json::from_str::<Health>("\"infinity\"").unwrap(), Health::Infinite);
+        assert_eq!(
+            serde_json::to_string(&Health::Infinite).unwrap(),
+            "\"infinity\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Health>("\"infinity\"").unwrap(),
+            Health::Infinite
+        );
     }
 
     #[test]
@@ -138,6 +149,9 @@ mod tests {
         assert!(Health::Finite(d("0.99")).is_liquidatable());
         assert!(!Health::Finite(d("1")).is_liquidatable());
         assert!(Health::Infinite > Health::Finite(d("1000000")));
-        assert_eq!(Health::Finite(d("1.23456")).round_down(2), Health::Finite(d("1.23")));
+        assert_eq!(
+            Health::Finite(d("1.23456")).round_down(2),
+            Health::Finite(d("1.23"))
+        );
     }
 }

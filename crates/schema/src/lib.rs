@@ -44,22 +44,26 @@ pub use account::{AccountId, AccountIdError};
 pub use asset::{Asset, AssetId};
 pub use chain::{ChainAliases, ChainId, ChainIdError, ChainNamespace};
 pub use failure::{Failure, FailureKind, FailureScope, Warning, WarningKind};
+pub use greeks::{OptionValuation, PortfolioGreeks, UnderlyingGreeks};
 pub use health::Health;
-pub use position::{Greeks, OptionDetails, OptionKind, PerpDetails, Position, PositionKind, RiskWeights, Side};
+pub use position::{
+    Greeks, OptionDetails, OptionKind, PerpDetails, Position, PositionKind, RiskWeights, Side,
+};
 pub use price::{Price, PriceSource};
+pub use price_vector::{AssetPrice, PriceQuote};
 pub use profile::{
-    ChainCoverage, Coverage, MarginProfile, ProtocolProfile, Totals, METHODOLOGY_VERSION,
+    ChainCoverage, Coverage, METHODOLOGY_VERSION, MarginProfile, ProtocolProfile, Totals,
 };
 pub use protocol::{MarketId, ProtocolId, ProtocolIdError};
 pub use provenance::{Provenance, ReadPoint};
-pub use snapshot::{NativeHealth, ProtocolSnapshot};
-pub use greeks::{OptionValuation, PortfolioGreeks, UnderlyingGreeks};
-pub use price_vector::{AssetPrice, PriceQuote};
 pub use rebalance::{MarketHealthChange, RebalanceAction, RebalanceMove, RebalancePlan};
-pub use risk::{AddOns, GroupExposure, PortfolioMargin, ProtocolRisk, RiskProfile, VolatilityRegime};
+pub use risk::{
+    AddOns, GroupExposure, PortfolioMargin, ProtocolRisk, RiskProfile, VolatilityRegime,
+};
 pub use scenario::{GroupMove, ScenarioKind, ScenarioOutcome};
 pub use score::{RiskScore, ScoreFactor};
 pub use segment::{Segment, SegmentRisk};
+pub use snapshot::{NativeHealth, ProtocolSnapshot};
 pub use surface::{LiquidationPoint, LiquidationSurface, SurfaceAxis};
 pub use whatif::{
     DecimalChange, HealthChange, MarketDiff, MarketRef, ProfileDiff, Simulation, WhatIfChange,

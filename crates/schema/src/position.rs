@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use crate::{Asset, Price};
 
 /// What kind of exposure a position is. The kind decides how the engine reads [`RiskWeights`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PositionKind {
     /// An asset deposited with the protocol (Aave aToken, Compound collateral, spot deposit).

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AccountId, ChainId, Failure, Health, MarketId, NativeHealth, Position, ProtocolId, ProtocolRisk,
-    ReadPoint, RiskProfile, Warning,
+    AccountId, ChainId, Failure, Health, MarketId, NativeHealth, Position, ProtocolId,
+    ProtocolRisk, ReadPoint, RiskProfile, Warning,
 };
 
 /// Version of the margin methodology. Part of every profile so that a stored or signed profile

@@ -35,9 +35,15 @@ impl ProtocolId {
     pub fn new(id: &str) -> Result<Self, ProtocolIdError> {
         let ok = !id.is_empty()
             && id.len() <= 48
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !id.starts_with('-');
-        if ok { Ok(Self(id.to_owned())) } else { Err(ProtocolIdError(id.to_owned())) }
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(ProtocolIdError(id.to_owned()))
+        }
     }
 
     /// The id as a string.
@@ -74,7 +80,9 @@ impl fmt::Display for ProtocolId {
 
 /// One market of a protocol on one chain (Aave's "core" pool, a Compound III base asset, a
 /// Morpho market id): free-form, chosen by the adapter, stable across reads.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct MarketId(pub String);
 

@@ -45,7 +45,11 @@ pub trait ProtocolAdapter: Send + Sync + 'static {
     /// depends on the account (Morpho Blue markets found from an owner's event logs) returns one
     /// snapshot per market, each carrying its own market id in its provenance, so that every
     /// isolated market keeps its own native health.
-    async fn snapshots(&self, chain: &ChainReader, account: &AccountId) -> Result<Vec<ProtocolSnapshot>> {
+    async fn snapshots(
+        &self,
+        chain: &ChainReader,
+        account: &AccountId,
+    ) -> Result<Vec<ProtocolSnapshot>> {
         Ok(vec![self.snapshot(chain, account).await?])
     }
 

@@ -74,7 +74,10 @@ impl ChainReader {
     pub fn evm(&self) -> Result<&evm::PinnedEvm> {
         match self {
             Self::Evm(r) => Ok(r),
-            other => Err(AdapterError::WrongChainFamily { expected: "evm", actual: other.family() }),
+            other => Err(AdapterError::WrongChainFamily {
+                expected: "evm",
+                actual: other.family(),
+            }),
         }
     }
 
@@ -82,7 +85,10 @@ impl ChainReader {
     pub fn venue(&self) -> Result<&venue::PinnedVenue> {
         match self {
             Self::Venue(r) => Ok(r),
-            other => Err(AdapterError::WrongChainFamily { expected: "venue", actual: other.family() }),
+            other => Err(AdapterError::WrongChainFamily {
+                expected: "venue",
+                actual: other.family(),
+            }),
         }
     }
 
@@ -90,7 +96,10 @@ impl ChainReader {
     pub fn solana(&self) -> Result<&solana::PinnedSolana> {
         match self {
             Self::Solana(r) => Ok(r),
-            other => Err(AdapterError::WrongChainFamily { expected: "solana", actual: other.family() }),
+            other => Err(AdapterError::WrongChainFamily {
+                expected: "solana",
+                actual: other.family(),
+            }),
         }
     }
 
@@ -133,6 +142,7 @@ impl ChainClients {
 
     /// The client of a chain, or a configuration error naming it.
     pub fn require(&self, chain: &ChainId) -> Result<&ChainClient> {
-        self.get(chain).ok_or_else(|| AdapterError::Config(format!("no client for chain {chain}")))
+        self.get(chain)
+            .ok_or_else(|| AdapterError::Config(format!("no client for chain {chain}")))
     }
 }

@@ -111,6 +111,9 @@ impl AdapterError {
 
     /// Shorthand for a decode failure.
     pub fn malformed(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
-        Self::Malformed { what: what.into(), detail: detail.to_string() }
+        Self::Malformed {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
     }
 }

@@ -43,7 +43,10 @@ pub trait AdapterFactory: Send + Sync + 'static {
     /// Builds every adapter of one deployment. One deployment is usually one protocol market,
     /// hence the default; a protocol of isolated markets (Morpho Blue) builds one adapter per
     /// configured market, each with its own market id in its descriptor.
-    fn build_many(&self, spec: &DeploymentSpec) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
+    fn build_many(
+        &self,
+        spec: &DeploymentSpec,
+    ) -> Result<Vec<Arc<dyn ProtocolAdapter>>, AdapterError> {
         Ok(vec![self.build(spec)?])
     }
 }
@@ -52,7 +55,9 @@ pub trait AdapterFactory: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// A deployment names a kind no factory builds.
-    #[error("deployment `{protocol}/{market}` on {chain}: unknown adapter kind `{kind}` (known: {known})")]
+    #[error(
+        "deployment `{protocol}/{market}` on {chain}: unknown adapter kind `{kind}` (known: {known})"
+    )]
     UnknownKind {
         /// Protocol of the deployment.
         protocol: ProtocolId,
@@ -101,7 +106,14 @@ impl std::fmt::Debug for AdapterRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdapterRegistry")
             .field("kinds", &self.factories.keys().collect::<Vec<_>>())
-            .field("adapters", &self.adapters.iter().map(|a| a.as_ref().descriptor()).collect::<Vec<_>>())
+            .field(
+                "adapters",
+                &self
+                    .adapters
+                    .iter()
+                    .map(|a| a.as_ref().descriptor())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -128,26 +140,40 @@ impl AdapterRegistry {
         let mut seen = std::collections::BTreeSet::new();
         let mut built = std::collections::BTreeSet::new();
         for spec in specs {
-            if !seen.insert((spec.protocol.clone(), spec.market.clone(), spec.chain.clone())) {
+            if !seen.insert((
+                spec.protocol.clone(),
+                spec.market.clone(),
+                spec.chain.clone(),
+            )) {
                 return Err(RegistryError::Duplicate {
                     protocol: spec.protocol.clone(),
                     market: spec.market.clone(),
                     chain: spec.chain.clone(),
                 });
             }
-            let factory = self.factories.get(spec.kind()).ok_or_else(|| RegistryError::UnknownKind {
-                protocol: spec.protocol.clone(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-                kind: spec.kind().to_owned(),
-                known: self.factories.keys().copied().collect::<Vec<_>>().join(", "),
-            })?;
-            let adapters = factory.build_many(spec).map_err(|source| RegistryError::Build {
-                protocol: spec.protocol.clone(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-                source,
-            })?;
+            let factory =
+                self.factories
+                    .get(spec.kind())
+                    .ok_or_else(|| RegistryError::UnknownKind {
+                        protocol: spec.protocol.clone(),
+                        market: spec.market.clone(),
+                        chain: spec.chain.clone(),
+                        kind: spec.kind().to_owned(),
+                        known: self
+                            .factories
+                            .keys()
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+            let adapters = factory
+                .build_many(spec)
+                .map_err(|source| RegistryError::Build {
+                    protocol: spec.protocol.clone(),
+                    market: spec.market.clone(),
+                    chain: spec.chain.clone(),
+                    source,
+                })?;
             for adapter in adapters {
                 // A deployment may expand into several markets (`build_many`): two deployments
                 // must still never read the same market twice.
@@ -176,8 +202,13 @@ impl AdapterRegistry {
     }
 
     /// Adapters of one chain.
-    pub fn for_chain<'a>(&'a self, chain: &ChainId) -> impl Iterator<Item = &'a Arc<dyn ProtocolAdapter + 'static>> + 'a {
+    pub fn for_chain<'a>(
+        &'a self,
+        chain: &ChainId,
+    ) -> impl Iterator<Item = &'a Arc<dyn ProtocolAdapter + 'static>> + 'a {
         let chain = chain.clone();
-        self.adapters.iter().filter(move |a| a.as_ref().descriptor().chain == chain)
+        self.adapters
+            .iter()
+            .filter(move |a| a.as_ref().descriptor().chain == chain)
     }
 }

@@ -27,7 +27,9 @@ pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
 #[derive(Debug, thiserror::Error)]
 pub enum TestkitError {
     /// anvil could not be found or installed.
-    #[error("anvil not found and could not be installed ({0}); install Node.js/npm or set UNIMARGIN_ANVIL")]
+    #[error(
+        "anvil not found and could not be installed ({0}); install Node.js/npm or set UNIMARGIN_ANVIL"
+    )]
     AnvilMissing(String),
     /// anvil did not start.
     #[error("anvil failed to start: {0}")]
@@ -46,12 +48,18 @@ pub enum TestkitError {
 }
 
 /// Sends a contract call from an unlocked dev account and waits for a successful receipt.
-pub async fn send<P, D>(call: alloy::contract::CallBuilder<P, D>, what: &str) -> Result<(), TestkitError>
+pub async fn send<P, D>(
+    call: alloy::contract::CallBuilder<P, D>,
+    what: &str,
+) -> Result<(), TestkitError>
 where
     P: Provider,
     D: alloy::contract::CallDecoder,
 {
-    let err = |detail: String| TestkitError::Tx { what: what.to_owned(), detail };
+    let err = |detail: String| TestkitError::Tx {
+        what: what.to_owned(),
+        detail,
+    };
     let receipt = call
         .send()
         .await
@@ -59,12 +67,19 @@ where
         .get_receipt()
         .await
         .map_err(|e| err(e.to_string()))?;
-    if receipt.status() { Ok(()) } else { Err(err("reverted".into())) }
+    if receipt.status() {
+        Ok(())
+    } else {
+        Err(err("reverted".into()))
+    }
 }
 
 /// Maps a failed deployment into a [`TestkitError`] naming the step.
 pub fn deploy_error(what: &str) -> impl Fn(alloy::contract::Error) -> TestkitError + '_ {
-    move |e| TestkitError::Tx { what: what.to_owned(), detail: e.to_string() }
+    move |e| TestkitError::Tx {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 /// Compares the functions of a compiled artifact (`{"abi": …}` or a bare ABI array) with a
@@ -75,8 +90,13 @@ pub fn deploy_error(what: &str) -> impl Fn(alloy::contract::Error) -> TestkitErr
 pub fn compare_abi(ours: &Path, reference: &Path, extra: &[&str]) -> Result<usize, String> {
     fn load(path: &Path) -> Result<serde_json::Value, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(if v.get("abi").is_some() { v["abi"].clone() } else { v })
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(if v.get("abi").is_some() {
+            v["abi"].clone()
+        } else {
+            v
+        })
     }
     fn shape(param: &serde_json::Value) -> String {
         let ty = param["type"].as_str().unwrap_or_default();
@@ -97,8 +117,19 @@ pub fn compare_abi(ours: &Path, reference: &Path, extra: &[&str]) -> Result<usiz
             .flatten()
             .filter(|e| e["type"] == "function")
             .map(|f| {
-                let list = |k: &str| f[k].as_array().into_iter().flatten().map(shape).collect::<Vec<_>>().join(",");
-                (f["name"].as_str().unwrap_or_default().to_owned(), list("inputs"), list("outputs"))
+                let list = |k: &str| {
+                    f[k].as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(shape)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                (
+                    f["name"].as_str().unwrap_or_default().to_owned(),
+                    list("inputs"),
+                    list("outputs"),
+                )
             })
             .collect()
     }
@@ -111,9 +142,18 @@ pub fn compare_abi(ours: &Path, reference: &Path, extra: &[&str]) -> Result<usiz
         let (_, _, their_outputs) = theirs
             .iter()
             .find(|(n, i, _)| *n == name && *i == inputs)
-            .ok_or_else(|| format!("{}: {name}({inputs}) is not in {}", ours.display(), reference.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "{}: {name}({inputs}) is not in {}",
+                    ours.display(),
+                    reference.display()
+                )
+            })?;
         if outputs != *their_outputs {
-            return Err(format!("{}: {name} returns {outputs}, the reference {their_outputs}", ours.display()));
+            return Err(format!(
+                "{}: {name} returns {outputs}, the reference {their_outputs}",
+                ours.display()
+            ));
         }
         compared += 1;
     }
@@ -121,10 +161,14 @@ pub fn compare_abi(ours: &Path, reference: &Path, extra: &[&str]) -> Result<usiz
 }
 
 fn tool_cache() -> PathBuf {
-    std::env::var_os("UNIMARGIN_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-        home.join(".cache/unimargin/tools")
-    })
+    std::env::var_os("UNIMARGIN_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            home.join(".cache/unimargin/tools")
+        })
 }
 
 fn npm_anvil(prefix: &Path) -> PathBuf {
@@ -136,7 +180,11 @@ pub fn anvil_binary() -> Result<PathBuf, TestkitError> {
     if let Some(p) = std::env::var_os("UNIMARGIN_ANVIL") {
         return Ok(PathBuf::from(p));
     }
-    if Command::new("anvil").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("anvil")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Ok(PathBuf::from("anvil"));
     }
     let in_repo = npm_anvil(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testkit"));
@@ -150,13 +198,21 @@ pub fn anvil_binary() -> Result<PathBuf, TestkitError> {
     }
     std::fs::create_dir_all(&cache).map_err(|e| TestkitError::AnvilMissing(e.to_string()))?;
     let status = Command::new("npm")
-        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
         .arg(&cache)
         .arg(ANVIL_PACKAGE)
         .status()
         .map_err(|e| TestkitError::AnvilMissing(format!("npm: {e}")))?;
     if !status.success() || !cached.exists() {
-        return Err(TestkitError::AnvilMissing(format!("npm install {ANVIL_PACKAGE} exited with {status}")));
+        return Err(TestkitError::AnvilMissing(format!(
+            "npm install {ANVIL_PACKAGE} exited with {status}"
+        )));
     }
     Ok(cached)
 }
@@ -165,7 +221,9 @@ pub fn anvil_binary() -> Result<PathBuf, TestkitError> {
 pub fn multicall3_runtime_code() -> Bytes {
     let artifact: serde_json::Value =
         serde_json::from_str(include_str!("../fixtures/out/Multicall3.json")).unwrap_or_default();
-    let hex = artifact["deployedBytecode"]["object"].as_str().unwrap_or("0x");
+    let hex = artifact["deployedBytecode"]["object"]
+        .as_str()
+        .unwrap_or("0x");
     hex.parse().unwrap_or_default()
 }
 
@@ -180,7 +238,10 @@ pub struct TestChain {
 
 impl std::fmt::Debug for TestChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestChain").field("url", &self.url).field("chain_id", &self.chain_id).finish()
+        f.debug_struct("TestChain")
+            .field("url", &self.url)
+            .field("chain_id", &self.chain_id)
+            .finish()
     }
 }
 
@@ -191,7 +252,9 @@ impl TestChain {
     }
 
     /// Starts anvil with extra builder settings (port, chain id, block time).
-    pub async fn start_with(configure: impl FnOnce(Anvil) -> Anvil + Send + 'static) -> Result<Self, TestkitError> {
+    pub async fn start_with(
+        configure: impl FnOnce(Anvil) -> Anvil + Send + 'static,
+    ) -> Result<Self, TestkitError> {
         let bin = anvil_binary()?;
         // try_spawn blocks while it waits for anvil's "Listening on" line.
         let anvil = tokio::task::spawn_blocking(move || configure(Anvil::at(bin)).try_spawn())
@@ -199,10 +262,22 @@ impl TestChain {
             .map_err(|e| TestkitError::AnvilStart(e.to_string()))?
             .map_err(|e| TestkitError::AnvilStart(e.to_string()))?;
         let url = anvil.endpoint();
-        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(anvil.endpoint_url()).erased();
-        let chain_id = provider.get_chain_id().await.map_err(|e| TestkitError::Rpc(e.to_string()))?;
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_http(anvil.endpoint_url())
+            .erased();
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| TestkitError::Rpc(e.to_string()))?;
         let accounts = anvil.addresses().to_vec();
-        let chain = Self { anvil: Some(anvil), provider, url, chain_id, accounts };
+        let chain = Self {
+            anvil: Some(anvil),
+            provider,
+            url,
+            chain_id,
+            accounts,
+        };
         chain.install_multicall3().await?;
         Ok(chain)
     }
@@ -262,8 +337,14 @@ impl TestChain {
     /// A provider that fills nonce and gas for transactions from the unlocked deployer (account 0),
     /// asking the node for the nonce each time so several fixture sets can share the deployer.
     pub fn deployer(&self) -> Result<(DynProvider, Address), TestkitError> {
-        let url = self.url.parse().map_err(|e| TestkitError::Rpc(format!("{e}")))?;
-        let provider = ProviderBuilder::new().with_simple_nonce_management().connect_http(url).erased();
+        let url = self
+            .url
+            .parse()
+            .map_err(|e| TestkitError::Rpc(format!("{e}")))?;
+        let provider = ProviderBuilder::new()
+            .with_simple_nonce_management()
+            .connect_http(url)
+            .erased();
         Ok((provider, self.accounts[0]))
     }
 

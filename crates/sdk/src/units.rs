@@ -66,7 +66,10 @@ pub fn scale(raw: U256, decimals: u32, rounding: Rounding) -> Result<Scaled, Ada
     }
     let m: u128 = mantissa.to::<u128>();
     let value = Decimal::from_i128_with_scale(m as i128, scale);
-    Ok(Scaled { value, rounded: dropped_nonzero })
+    Ok(Scaled {
+        value,
+        rounded: dropped_nonzero,
+    })
 }
 
 #[cfg(test)]
@@ -80,11 +83,20 @@ mod tests {
     #[test]
     fn exact_when_it_fits() {
         let s = scale(U256::from(1_234_567u64), 6, Rounding::Down).unwrap();
-        assert_eq!(s, Scaled { value: d("1.234567"), rounded: false });
+        assert_eq!(
+            s,
+            Scaled {
+                value: d("1.234567"),
+                rounded: false
+            }
+        );
         let s = scale(U256::from(10u128.pow(18)), 18, Rounding::Down).unwrap();
         assert_eq!(s.value, Decimal::ONE);
         assert!(!s.rounded);
-        assert_eq!(scale(U256::ZERO, 8, Rounding::Up).unwrap().value, Decimal::ZERO);
+        assert_eq!(
+            scale(U256::ZERO, 8, Rounding::Up).unwrap().value,
+            Decimal::ZERO
+        );
     }
 
     #[test]
@@ -101,13 +113,21 @@ mod tests {
 
     #[test]
     fn more_than_28_decimals_is_scaled_down() {
-        let s = scale(U256::from(5u8) * U256::from(10u8).pow(U256::from(29u8)), 30, Rounding::Down).unwrap();
+        let s = scale(
+            U256::from(5u8) * U256::from(10u8).pow(U256::from(29u8)),
+            30,
+            Rounding::Down,
+        )
+        .unwrap();
         assert_eq!(s.value, d("0.5"));
         assert!(!s.rounded);
     }
 
     #[test]
     fn out_of_range_is_an_error_not_a_panic() {
-        assert!(matches!(scale(U256::MAX, 0, Rounding::Down), Err(AdapterError::OutOfRange { .. })));
+        assert!(matches!(
+            scale(U256::MAX, 0, Rounding::Down),
+            Err(AdapterError::OutOfRange { .. })
+        ));
     }
 }

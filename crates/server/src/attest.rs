@@ -79,7 +79,13 @@ pub const PRIMARY_TYPE: &str = "ProfileAttestation";
 
 /// The EIP-712 domain every attestation is signed under.
 pub fn domain() -> Eip712Domain {
-    Eip712Domain::new(Some(DOMAIN_NAME.into()), Some(DOMAIN_VERSION.into()), None, None, None)
+    Eip712Domain::new(
+        Some(DOMAIN_NAME.into()),
+        Some(DOMAIN_VERSION.into()),
+        None,
+        None,
+        None,
+    )
 }
 
 /// Why an attestation could not be produced or the signer not built.
@@ -112,7 +118,9 @@ pub struct AttestationSettings {
 
 impl Default for AttestationSettings {
     fn default() -> Self {
-        Self { ttl: Duration::from_secs(60) }
+        Self {
+            ttl: Duration::from_secs(60),
+        }
     }
 }
 
@@ -260,7 +268,10 @@ pub struct Attestor {
 impl std::fmt::Debug for Attestor {
     // The key never reaches a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attestor").field("address", &self.signer.address()).field("settings", &self.settings).finish()
+        f.debug_struct("Attestor")
+            .field("address", &self.signer.address())
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -277,7 +288,11 @@ impl Attestor {
     }
 
     fn new(signer: PrivateKeySigner, settings: AttestationSettings) -> Self {
-        Self { signer, settings, seen: Mutex::new(HashMap::new()) }
+        Self {
+            signer,
+            settings,
+            seen: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The signer's address.
@@ -297,7 +312,11 @@ impl Attestor {
     }
 
     /// Signs a summary of `profile`, issued at `now`, with a fresh nonce.
-    pub fn attest(&self, profile: &MarginProfile, now: DateTime<Utc>) -> Result<Attestation, AttestError> {
+    pub fn attest(
+        &self,
+        profile: &MarginProfile,
+        now: DateTime<Utc>,
+    ) -> Result<Attestation, AttestError> {
         self.attest_owner_set(profile, None, now)
     }
 
@@ -312,8 +331,10 @@ impl Attestor {
         let issued_at = u64::try_from(now.timestamp()).unwrap_or(0);
         let expires_at = issued_at.saturating_add(self.settings.ttl.as_secs());
         let message = summarize(profile, owner_set, issued_at, expires_at, fresh_nonce())?;
-        let signature =
-            self.signer.sign_typed_data_sync(&message, &domain()).map_err(|e| AttestError::Sign(e.to_string()))?;
+        let signature = self
+            .signer
+            .sign_typed_data_sync(&message, &domain())
+            .map_err(|e| AttestError::Sign(e.to_string()))?;
         Ok(Attestation {
             typed_data: typed_data(&message),
             signature: format!("0x{}", alloy::primitives::hex::encode(signature.as_bytes())),
@@ -331,10 +352,15 @@ impl Attestor {
             signer: self.address().to_checksum(None),
         };
         let td = &attestation.typed_data;
-        if td.primary_type != PRIMARY_TYPE || td.domain.name != DOMAIN_NAME || td.domain.version != DOMAIN_VERSION {
+        if td.primary_type != PRIMARY_TYPE
+            || td.domain.name != DOMAIN_NAME
+            || td.domain.version != DOMAIN_VERSION
+        {
             return verdict(Some(Rejection::Malformed));
         }
-        let Some(message) = parse_message(&td.message) else { return verdict(Some(Rejection::Malformed)) };
+        let Some(message) = parse_message(&td.message) else {
+            return verdict(Some(Rejection::Malformed));
+        };
         let Some(signature) = parse_signature(&attestation.signature) else {
             return verdict(Some(Rejection::Malformed));
         };
@@ -351,7 +377,10 @@ impl Attestor {
             return verdict(Some(Rejection::IncompleteCoverage));
         }
         // A poisoned lock only means another verification panicked; the map is still usable.
-        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         seen.retain(|_, expires| *expires > now);
         if seen.insert(message.nonce, message.expiresAt).is_some() {
             return verdict(Some(Rejection::Replayed));
@@ -385,14 +414,24 @@ pub fn summarize(
     };
     let t = &profile.totals;
     Ok(ProfileAttestation {
-        ownerSetHash: owner_set.map(|id| keccak256(id.as_bytes())).unwrap_or_default(),
+        ownerSetHash: owner_set
+            .map(|id| keccak256(id.as_bytes()))
+            .unwrap_or_default(),
         accountsHash: keccak256(accounts.join("\n").as_bytes()),
         readPointsHash: keccak256(read_points_preimage(profile).as_bytes()),
         health,
         netValueUsd: signed("netValueUsd", t.net_value_usd)?,
-        maintenanceRequirementUsd: unsigned("maintenanceRequirementUsd", t.maintenance_margin_usd, Round::Up)?,
+        maintenanceRequirementUsd: unsigned(
+            "maintenanceRequirementUsd",
+            t.maintenance_margin_usd,
+            Round::Up,
+        )?,
         initialRequirementUsd: unsigned("initialRequirementUsd", t.initial_margin_usd, Round::Up)?,
-        creditCapacityUsd: unsigned("creditCapacityUsd", profile.credit_capacity_usd, Round::Down)?,
+        creditCapacityUsd: unsigned(
+            "creditCapacityUsd",
+            profile.credit_capacity_usd,
+            Round::Down,
+        )?,
         coverageComplete: profile.coverage.complete,
         methodology: keccak256(profile.methodology.as_bytes()),
         issuedAt: issued_at,
@@ -439,14 +478,22 @@ fn scaled(value: Decimal, round: Round) -> I256 {
         // scale ≤ 28, so the divisor is at most 10^10.
         let divisor = 10i128.pow(scale - 18);
         let (q, r) = (mantissa.div_euclid(divisor), mantissa.rem_euclid(divisor));
-        let q = if matches!(round, Round::Up) && r != 0 { q + 1 } else { q };
+        let q = if matches!(round, Round::Up) && r != 0 {
+            q + 1
+        } else {
+            q
+        };
         I256::try_from(q).unwrap_or_default()
     }
 }
 
 fn unsigned(field: &'static str, value: Decimal, round: Round) -> Result<U256, AttestError> {
     let s = scaled(value, round);
-    if s.is_negative() { Err(AttestError::OutOfRange { field, value }) } else { Ok(s.into_raw()) }
+    if s.is_negative() {
+        Err(AttestError::OutOfRange { field, value })
+    } else {
+        Ok(s.into_raw())
+    }
 }
 
 fn signed(_field: &'static str, value: Decimal) -> Result<I256, AttestError> {
@@ -454,9 +501,15 @@ fn signed(_field: &'static str, value: Decimal) -> Result<I256, AttestError> {
 }
 
 fn typed_data(m: &ProfileAttestation) -> TypedData {
-    let field = |name: &str, ty: &str| TypedField { name: name.to_owned(), ty: ty.to_owned() };
+    let field = |name: &str, ty: &str| TypedField {
+        name: name.to_owned(),
+        ty: ty.to_owned(),
+    };
     let mut types = BTreeMap::new();
-    types.insert("EIP712Domain".to_owned(), vec![field("name", "string"), field("version", "string")]);
+    types.insert(
+        "EIP712Domain".to_owned(),
+        vec![field("name", "string"), field("version", "string")],
+    );
     types.insert(
         PRIMARY_TYPE.to_owned(),
         vec![
@@ -478,7 +531,10 @@ fn typed_data(m: &ProfileAttestation) -> TypedData {
     TypedData {
         types,
         primary_type: PRIMARY_TYPE.to_owned(),
-        domain: TypedDomain { name: DOMAIN_NAME.to_owned(), version: DOMAIN_VERSION.to_owned() },
+        domain: TypedDomain {
+            name: DOMAIN_NAME.to_owned(),
+            version: DOMAIN_VERSION.to_owned(),
+        },
         message: AttestationMessage {
             owner_set_hash: m.ownerSetHash.to_string(),
             accounts_hash: m.accountsHash.to_string(),

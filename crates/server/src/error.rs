@@ -198,15 +198,18 @@ impl ApiError {
             .map(|f| format!("{:?} ({:?}): {}", f.kind, f.scope, f.message))
             .collect::<Vec<_>>()
             .join("; ");
-        Self::Internal(format!("incomplete profile with non-upstream failures: {detail}"))
+        Self::Internal(format!(
+            "incomplete profile with non-upstream failures: {detail}"
+        ))
     }
 
     /// Maps axum's JSON rejection onto the API's codes; `limit` is the configured body limit.
     pub fn from_json_rejection(rejection: JsonRejection, limit: usize) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(r) => {
-                Self::UnsupportedMediaType(format!("{}; send `Content-Type: application/json`", r.body_text()))
-            }
+            JsonRejection::MissingJsonContentType(r) => Self::UnsupportedMediaType(format!(
+                "{}; send `Content-Type: application/json`",
+                r.body_text()
+            )),
             JsonRejection::BytesRejection(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::BodyTooLarge { limit }
             }
@@ -254,7 +257,12 @@ impl ApiError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
-            Self::Upstream(p) if p.coverage.failures.iter().any(|f| f.kind == FailureKind::RpcTimeout) => {
+            Self::Upstream(p)
+                if p.coverage
+                    .failures
+                    .iter()
+                    .any(|f| f.kind == FailureKind::RpcTimeout) =>
+            {
                 ErrorCode::UpstreamTimeout
             }
             Self::Upstream(_) => ErrorCode::UpstreamUnavailable,
@@ -278,15 +286,25 @@ impl ApiError {
             },
             other => other.to_string(),
         };
-        let mut detail =
-            ErrorDetail { code, message, request_id, account: None, limit: None, failures: Vec::new() };
+        let mut detail = ErrorDetail {
+            code,
+            message,
+            request_id,
+            account: None,
+            limit: None,
+            failures: Vec::new(),
+        };
         let mut profile = None;
         match self {
-            Self::Profile(ProfileError::InvalidAccount { input, .. }) => detail.account = Some(input),
+            Self::Profile(ProfileError::InvalidAccount { input, .. }) => {
+                detail.account = Some(input)
+            }
             Self::Profile(ProfileError::UnknownChain { account, .. }) => {
                 detail.account = Some(account.to_string());
             }
-            Self::Profile(ProfileError::TooManyAccounts { limit, .. }) => detail.limit = Some(as_u64(limit)),
+            Self::Profile(ProfileError::TooManyAccounts { limit, .. }) => {
+                detail.limit = Some(as_u64(limit))
+            }
             Self::BodyTooLarge { limit } => detail.limit = Some(as_u64(limit)),
             Self::RateLimited { limit, .. } => detail.limit = Some(u64::from(limit)),
             Self::Upstream(p) => {
@@ -295,7 +313,10 @@ impl ApiError {
             }
             _ => {}
         }
-        ErrorBody { error: detail, profile }
+        ErrorBody {
+            error: detail,
+            profile,
+        }
     }
 }
 
@@ -305,7 +326,12 @@ fn as_u64(n: usize) -> u64 {
 
 fn upstream_message(p: &MarginProfile) -> String {
     let failed = p.coverage.failures.len();
-    let first = p.coverage.failures.first().map(|f| format!(": {}", f.message)).unwrap_or_default();
+    let first = p
+        .coverage
+        .failures
+        .first()
+        .map(|f| format!(": {}", f.message))
+        .unwrap_or_default();
     format!(
         "profile is incomplete: {failed} read failure(s) upstream{first}; the partial profile must not be used to grant credit"
     )
@@ -330,7 +356,10 @@ impl IntoResponse for ApiError {
         let mut headers = axum::http::HeaderMap::new();
         match &self {
             Self::RateLimited { retry_after, .. } => {
-                headers.insert(axum::http::header::RETRY_AFTER, retry_after_secs(*retry_after).into());
+                headers.insert(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs(*retry_after).into(),
+                );
             }
             Self::Unauthorized(_) => {
                 headers.insert(

@@ -91,13 +91,18 @@ fn health_text(health: Option<Health>) -> String {
     match health {
         None => "unknown".to_owned(),
         Some(Health::Infinite) => "∞".to_owned(),
-        Some(Health::Finite(h)) => h.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero).to_string(),
+        Some(Health::Finite(h)) => h
+            .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)
+            .to_string(),
     }
 }
 
 /// Dollars with two decimals, rounded toward zero so that the page never shows more than is there.
 fn usd(value: Decimal) -> String {
-    format!("{:.2}", value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero))
+    format!(
+        "{:.2}",
+        value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
+    )
 }
 
 /// Serde's name of a unit enum variant (`"rpc_timeout"`), for display.
@@ -118,9 +123,20 @@ fn view(profile: &MarginProfile) -> View {
         Some(Health::Finite(h)) => ("ok", h.min(Decimal::from(3))),
     };
     let t = &profile.totals;
-    let worst = profile.risk.scenarios.iter().map(|s| s.loss_usd).max().unwrap_or_default();
+    let worst = profile
+        .risk
+        .scenarios
+        .iter()
+        .map(|s| s.loss_usd)
+        .max()
+        .unwrap_or_default();
     View {
-        title: profile.accounts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        title: profile
+            .accounts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         accounts: profile.accounts.iter().map(ToString::to_string).collect(),
         as_of: profile.as_of.to_rfc3339(),
         methodology: profile.methodology.clone(),
@@ -128,20 +144,28 @@ fn view(profile: &MarginProfile) -> View {
         health: health_text(profile.health),
         health_class,
         // 0 → 3 maps onto the gauge's width.
-        gauge_pct: (gauge * Decimal::from(100) / Decimal::from(3)).round_dp(1).to_string(),
+        gauge_pct: (gauge * Decimal::from(100) / Decimal::from(3))
+            .round_dp(1)
+            .to_string(),
         initial_health: health_text(profile.initial_health),
         weakest_native: health_text(profile.weakest_native_health),
         credit: usd(profile.credit_capacity_usd),
         totals: vec![
             ("Net value", usd(t.net_value_usd)),
             ("Collateral", usd(t.collateral_usd)),
-            ("Adjusted collateral (maintenance)", usd(t.adjusted_collateral_usd)),
+            (
+                "Adjusted collateral (maintenance)",
+                usd(t.adjusted_collateral_usd),
+            ),
             ("Initial collateral", usd(t.initial_collateral_usd)),
             ("Debt", usd(t.debt_usd)),
             ("Maintenance requirement", usd(t.maintenance_margin_usd)),
             ("Initial requirement", usd(t.initial_margin_usd)),
             ("Free collateral", usd(t.free_collateral_usd)),
-            ("Cross-margin benefit", usd(profile.cross_margin_benefit_usd)),
+            (
+                "Cross-margin benefit",
+                usd(profile.cross_margin_benefit_usd),
+            ),
         ],
         protocols: profile
             .protocols
@@ -190,7 +214,9 @@ fn view(profile: &MarginProfile) -> View {
                 pnl: usd(s.pnl_usd),
                 loss: usd(s.loss_usd),
                 heat: if worst > Decimal::ZERO {
-                    (s.loss_usd / worst * Decimal::new(6, 1)).round_dp(2).to_string()
+                    (s.loss_usd / worst * Decimal::new(6, 1))
+                        .round_dp(2)
+                        .to_string()
                 } else {
                     "0".to_owned()
                 },
@@ -202,7 +228,11 @@ fn view(profile: &MarginProfile) -> View {
             .iter()
             .map(|s| {
                 let point = |p: &Option<unimargin_schema::LiquidationPoint>| match p {
-                    Some(p) => format!("{}% ({})", (p.change * Decimal::from(100)).round_dp(1), p.market),
+                    Some(p) => format!(
+                        "{}% ({})",
+                        (p.change * Decimal::from(100)).round_dp(1),
+                        p.market
+                    ),
                     None => "none".to_owned(),
                 };
                 SurfaceRow {
@@ -231,12 +261,18 @@ pub(crate) async fn account_page(
     let Path(account) = account?;
     let accounts = state.profiler.parse_accounts(&[account])?;
     let profile = state.profiler.profile(accounts).await?;
-    let html = render(&profile).map_err(|e| ApiError::Internal(format!("page did not render: {e}")))?;
+    let html =
+        render(&profile).map_err(|e| ApiError::Internal(format!("page did not render: {e}")))?;
     let status = if profile.coverage.complete {
         StatusCode::OK
     } else {
         // The JSON API's status for the same profile: 502, or 504 when something timed out.
         ApiError::incomplete(profile).into_response().status()
     };
-    Ok((status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response())
 }

@@ -48,8 +48,8 @@ mod error;
 pub mod html;
 pub mod metrics;
 mod middleware;
-pub mod owners;
 pub mod openapi;
+pub mod owners;
 mod profiler;
 mod routes;
 mod state;
@@ -58,16 +58,16 @@ pub mod stream;
 use std::future::Future;
 
 pub use attest::{AttestError, Attestation, AttestationSettings, Attestor, SignedProfile, Verdict};
-pub use stream::{StreamHub, StreamSettings};
-pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
-pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
 pub use auth::{AuthMode, Caller, Tenancy};
+pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use owners::{OwnerSet, OwnerSetList, OwnerSetRequest};
+pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
 pub use routes::{
-    CacheStatus, ChainStatus, KeyStoreStatus, HealthResponse, LiveStatus, ProfileRequest, ProtocolEntry, ProtocolsResponse,
-    ReadyResponse, ReadyStatus, router, router_with,
+    CacheStatus, ChainStatus, HealthResponse, KeyStoreStatus, LiveStatus, ProfileRequest,
+    ProtocolEntry, ProtocolsResponse, ReadyResponse, ReadyStatus, router, router_with,
 };
 pub use state::{AppState, ServerSettings};
+pub use stream::{StreamHub, StreamSettings};
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting connections
 /// and lets requests in flight finish (each is bounded by the request timeout).
@@ -82,7 +82,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the Unimargin API");
     }
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// [`serve`] for an already built router (such as [`router_with`], the API with tenants).
@@ -94,5 +96,7 @@ pub async fn serve_router(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the Unimargin API");
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

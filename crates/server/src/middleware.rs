@@ -31,7 +31,10 @@ pub(crate) fn current_request_id() -> Option<String> {
 }
 
 fn header_request_id(req: &Request) -> Option<String> {
-    req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Makes the request id available to [`ApiError`]'s rendering for the rest of the request.
@@ -42,7 +45,11 @@ pub(crate) async fn scope_request_id(req: Request, next: Next) -> Response {
 
 /// Bounds the whole request; on expiry the handler is dropped (cancelling its RPC reads) and
 /// the client gets a 504 `request_timeout` in the usual JSON shape.
-pub(crate) async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+pub(crate) async fn time_limit(
+    State(limit): State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::RequestTimeout(limit).into_response(),
@@ -55,7 +62,11 @@ pub(crate) struct RequestSpan;
 
 impl<B> MakeSpan<B> for RequestSpan {
     fn make_span(&mut self, req: &axum::http::Request<B>) -> tracing::Span {
-        let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
     }
 }

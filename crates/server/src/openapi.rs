@@ -9,12 +9,15 @@
 //! keywords it does not model), and OpenAPI 3.1 accepts JSON Schema 2020-12 as it is.
 
 use axum::body::Bytes;
-use schemars::{JsonSchema, SchemaGenerator, generate::{Contract, SchemaSettings}};
+use schemars::{
+    JsonSchema, SchemaGenerator,
+    generate::{Contract, SchemaSettings},
+};
 use serde_json::{Map, Value};
 use unimargin_schema::MarginProfile;
 use utoipa::openapi::{
-    Content, HttpMethod, InfoBuilder, ObjectBuilder, OpenApiBuilder, PathItem, Paths, PathsBuilder, Ref,
-    Required, ResponseBuilder, Type,
+    Content, HttpMethod, InfoBuilder, ObjectBuilder, OpenApiBuilder, PathItem, Paths, PathsBuilder,
+    Ref, Required, ResponseBuilder, Type,
     path::{Operation, OperationBuilder, ParameterBuilder, ParameterIn},
     request_body::RequestBodyBuilder,
 };
@@ -24,8 +27,9 @@ use crate::{
     error::ErrorBody,
     owners::{Deleted, OwnerSet, OwnerSetList, OwnerSetRequest},
     routes::{
-        OWNER, OWNER_PROFILE, OWNERS, ACCOUNT_PAGE, ACCOUNT_PROFILE, ACCOUNT_STREAM, ATTESTATION_SIGNER, ATTESTATION_VERIFY, HEALTHZ, HealthResponse, OPENAPI, PROFILES, PROTOCOLS, ProfileRequest, ProtocolsResponse,
-        READYZ, ReadyResponse, METRICS,
+        ACCOUNT_PAGE, ACCOUNT_PROFILE, ACCOUNT_STREAM, ATTESTATION_SIGNER, ATTESTATION_VERIFY,
+        HEALTHZ, HealthResponse, METRICS, OPENAPI, OWNER, OWNER_PROFILE, OWNERS, PROFILES,
+        PROTOCOLS, ProfileRequest, ProtocolsResponse, READYZ, ReadyResponse,
     },
 };
 
@@ -108,7 +112,12 @@ fn protect_v1(paths: &mut Map<String, Value>) {
         })
     };
     let answers = [
-        ("401", error("`unauthorized`: no API key, or an invalid or revoked one (`WWW-Authenticate: Bearer`).")),
+        (
+            "401",
+            error(
+                "`unauthorized`: no API key, or an invalid or revoked one (`WWW-Authenticate: Bearer`).",
+            ),
+        ),
         (
             "429",
             error(
@@ -117,7 +126,10 @@ fn protect_v1(paths: &mut Map<String, Value>) {
                  `RateLimit-Reset` (and the same as `X-RateLimit-*`).",
             ),
         ),
-        ("503", error("`store_unavailable`: the key and owner-set store did not answer.")),
+        (
+            "503",
+            error("`store_unavailable`: the key and owner-set store did not answer."),
+        ),
     ];
     for (path, item) in paths.iter_mut() {
         if !path.starts_with("/v1/") {
@@ -126,10 +138,15 @@ fn protect_v1(paths: &mut Map<String, Value>) {
         let Value::Object(item) = item else { continue };
         for op in item.values_mut() {
             let Value::Object(op) = op else { continue };
-            op.insert("security".to_owned(), serde_json::json!([{ "bearerAuth": [] }, { "apiKeyHeader": [] }]));
+            op.insert(
+                "security".to_owned(),
+                serde_json::json!([{ "bearerAuth": [] }, { "apiKeyHeader": [] }]),
+            );
             if let Some(Value::Object(responses)) = op.get_mut("responses") {
                 for (status, answer) in &answers {
-                    responses.entry((*status).to_owned()).or_insert_with(|| answer.clone());
+                    responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| answer.clone());
                 }
             }
         }
@@ -168,7 +185,9 @@ fn component_schemas() -> Result<Map<String, Value>, OpenApiError> {
     let mut schemas = responses.take_definitions(true);
     for (name, schema) in requests.take_definitions(true) {
         match schemas.get(&name) {
-            Some(existing) if *existing != schema => return Err(OpenApiError::SchemaNameClash(name)),
+            Some(existing) if *existing != schema => {
+                return Err(OpenApiError::SchemaNameClash(name));
+            }
             Some(_) => {}
             None => {
                 schemas.insert(name, schema);
@@ -188,11 +207,17 @@ fn json(schema: &str) -> Content {
 }
 
 fn ok(description: &str, schema: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new().description(description).content("application/json", json(schema)).build()
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(schema))
+        .build()
 }
 
 fn error(description: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new().description(description).content("application/json", json("ErrorBody")).build()
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json("ErrorBody"))
+        .build()
 }
 
 /// The error responses of the profile routes, shared by both.
@@ -204,7 +229,12 @@ fn with_profile_errors(op: OperationBuilder) -> OperationBuilder {
              `no_accounts`, or `invalid_request` (body not JSON or wrong shape).",
         ),
     )
-    .response("422", error("`too_many_accounts`: more accounts than `server.max_accounts`; `limit` says how many."))
+    .response(
+        "422",
+        error(
+            "`too_many_accounts`: more accounts than `server.max_accounts`; `limit` says how many.",
+        ),
+    )
     .response("500", error("`internal`: a bug; quote `request_id`."))
     .response(
         "502",
@@ -223,7 +253,9 @@ fn with_profile_errors(op: OperationBuilder) -> OperationBuilder {
 }
 
 fn operation(id: &str, summary: &str) -> OperationBuilder {
-    OperationBuilder::new().operation_id(Some(id)).summary(Some(summary))
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .summary(Some(summary))
 }
 
 /// `?signed=true`: the profile with an EIP-712 attestation.
@@ -254,8 +286,17 @@ fn profile_ok() -> utoipa::openapi::Response {
 
 fn attestation_signer() -> Operation {
     operation("attestationSigner", "The attestation signer")
-        .response("200", ok("The signer's address, EIP-712 domain and type string.", "SignerResponse"))
-        .response("404", error("`not_found`: this deployment does not sign profiles."))
+        .response(
+            "200",
+            ok(
+                "The signer's address, EIP-712 domain and type string.",
+                "SignerResponse",
+            ),
+        )
+        .response(
+            "404",
+            error("`not_found`: this deployment does not sign profiles."),
+        )
         .build()
 }
 
@@ -284,7 +325,9 @@ fn account_stream() -> Operation {
         .name("account")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .description(Some("CAIP-10 account id (`eip155:1:0x…`) or `alias:address`."))
+        .description(Some(
+            "CAIP-10 account id (`eip155:1:0x…`) or `alias:address`.",
+        ))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build();
     let text = ObjectBuilder::new().schema_type(Type::String).build();
@@ -315,37 +358,57 @@ fn account_page() -> Operation {
         .name("account")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .description(Some("CAIP-10 account id (`eip155:1:0x…`) or `alias:address`."))
+        .description(Some(
+            "CAIP-10 account id (`eip155:1:0x…`) or `alias:address`.",
+        ))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build();
     let html = |description: &str| {
         ResponseBuilder::new()
             .description(description)
-            .content("text/html", Content::new(Some(ObjectBuilder::new().schema_type(Type::String).build())))
+            .content(
+                "text/html",
+                Content::new(Some(ObjectBuilder::new().schema_type(Type::String).build())),
+            )
             .build()
     };
     operation("accountPage", "Human view of one account's profile (HTML)")
         .parameter(account)
-        .response("200", html("The page: totals, health gauge, native and unified health, positions."))
+        .response(
+            "200",
+            html("The page: totals, health gauge, native and unified health, positions."),
+        )
         .response("400", error("`invalid_account`, `unknown_chain`."))
         .response("500", error("`internal`: a bug; quote `request_id`."))
-        .response("502", html("The page of an incomplete profile, failures in red."))
+        .response(
+            "502",
+            html("The page of an incomplete profile, failures in red."),
+        )
         .response("504", html("As 502, and something timed out."))
         .build()
 }
 
 fn create_profile() -> Operation {
-    let op = operation("createProfile", "Unified margin profile of several accounts")
-        .parameter(signed_parameter())
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json("ProfileRequest"))
-                .build(),
-        ))
-        .response("200", profile_ok())
-        .response("413", error("`body_too_large`: the body exceeds the configured limit."))
-        .response("415", error("`unsupported_media_type`: send `Content-Type: application/json`."));
+    let op = operation(
+        "createProfile",
+        "Unified margin profile of several accounts",
+    )
+    .parameter(signed_parameter())
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json("ProfileRequest"))
+            .build(),
+    ))
+    .response("200", profile_ok())
+    .response(
+        "413",
+        error("`body_too_large`: the body exceeds the configured limit."),
+    )
+    .response(
+        "415",
+        error("`unsupported_media_type`: send `Content-Type: application/json`."),
+    );
     with_profile_errors(op).build()
 }
 
@@ -354,7 +417,9 @@ fn account_profile() -> Operation {
         .name("account")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .description(Some("CAIP-10 account id (`eip155:1:0x…`) or `alias:address`."))
+        .description(Some(
+            "CAIP-10 account id (`eip155:1:0x…`) or `alias:address`.",
+        ))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build();
     let op = operation("accountProfile", "Margin profile of one account")
@@ -365,7 +430,9 @@ fn account_profile() -> Operation {
 }
 
 fn simple(id: &str, summary: &str, description: &str, schema: &str) -> Operation {
-    operation(id, summary).response("200", ok(description, schema)).build()
+    operation(id, summary)
+        .response("200", ok(description, schema))
+        .build()
 }
 
 fn openapi_operation() -> Operation {
@@ -386,7 +453,9 @@ fn id_parameter() -> utoipa::openapi::path::Parameter {
         .name("id")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .description(Some("Owner set id (`os_…`), as returned by `POST /v1/owners`."))
+        .description(Some(
+            "Owner set id (`os_…`), as returned by `POST /v1/owners`.",
+        ))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
 }
@@ -395,32 +464,49 @@ const UNKNOWN_OWNER_SET: &str = "`unknown_owner_set`: the caller's tenant has no
      (another tenant's set answers the same, so ids do not leak).";
 
 fn create_owner_set() -> Operation {
-    operation("createOwnerSet", "Register a named set of accounts (and segments) for the caller's tenant")
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json("OwnerSetRequest"))
-                .build(),
-        ))
-        .response("201", ok("The registered owner set.", "OwnerSet"))
-        .response(
-            "400",
-            error(
-                "`invalid_account`, `unknown_chain`, `no_accounts`, or `invalid_request` (wrong shape, \
+    operation(
+        "createOwnerSet",
+        "Register a named set of accounts (and segments) for the caller's tenant",
+    )
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json("OwnerSetRequest"))
+            .build(),
+    ))
+    .response("201", ok("The registered owner set.", "OwnerSet"))
+    .response(
+        "400",
+        error(
+            "`invalid_account`, `unknown_chain`, `no_accounts`, or `invalid_request` (wrong shape, \
                  unknown field such as `rpc_url`, bad name, segment account not in the set).",
-            ),
-        )
-        .response("413", error("`body_too_large`: the body exceeds the configured limit."))
-        .response("415", error("`unsupported_media_type`: send `Content-Type: application/json`."))
-        .response("422", error("`too_many_accounts`: more accounts than `server.max_accounts`."))
-        .build()
+        ),
+    )
+    .response(
+        "413",
+        error("`body_too_large`: the body exceeds the configured limit."),
+    )
+    .response(
+        "415",
+        error("`unsupported_media_type`: send `Content-Type: application/json`."),
+    )
+    .response(
+        "422",
+        error("`too_many_accounts`: more accounts than `server.max_accounts`."),
+    )
+    .build()
 }
 
 /// `/v1/owners`, `/v1/owners/{id}` and `/v1/owners/{id}/profile`.
 fn owner_set_operations() -> (PathItem, PathItem, PathItem) {
     let mut owners = PathItem::new(
         HttpMethod::Get,
-        simple("listOwnerSets", "The caller's owner sets", "Every owner set of the caller's tenant.", "OwnerSetList"),
+        simple(
+            "listOwnerSets",
+            "The caller's owner sets",
+            "Every owner set of the caller's tenant.",
+            "OwnerSetList",
+        ),
     );
     owners.post = Some(create_owner_set());
     let mut owner = PathItem::new(
@@ -438,10 +524,13 @@ fn owner_set_operations() -> (PathItem, PathItem, PathItem) {
             .response("404", error(UNKNOWN_OWNER_SET))
             .build(),
     );
-    let profile = operation("ownerSetProfile", "Margin profile of one owner set of the caller (with its segments)")
-        .parameter(id_parameter())
-        .response("200", ok("The complete profile.", "MarginProfile"))
-        .response("404", error(UNKNOWN_OWNER_SET));
+    let profile = operation(
+        "ownerSetProfile",
+        "Margin profile of one owner set of the caller (with its segments)",
+    )
+    .parameter(id_parameter())
+    .response("200", ok("The complete profile.", "MarginProfile"))
+    .response("404", error(UNKNOWN_OWNER_SET));
     let profile = PathItem::new(HttpMethod::Get, with_profile_errors(profile).build());
     (owners, owner, profile)
 }
@@ -474,7 +563,10 @@ fn readyz_operation() -> Operation {
         .response("200", ok("`ready` or `degraded`.", "ReadyResponse"))
         .response(
             "503",
-            ok("`unavailable`: no chain answered, or keys are required and the key store did not.", "ReadyResponse"),
+            ok(
+                "`unavailable`: no chain answered, or keys are required and the key store did not.",
+                "ReadyResponse",
+            ),
         )
         .build()
 }
@@ -487,29 +579,48 @@ fn paths() -> Paths {
         .path(OWNER, owner)
         .path(OWNER_PROFILE, owner_profile)
         .path(PROFILES, PathItem::new(HttpMethod::Post, create_profile()))
-        .path(ACCOUNT_PROFILE, PathItem::new(HttpMethod::Get, account_profile()))
+        .path(
+            ACCOUNT_PROFILE,
+            PathItem::new(HttpMethod::Get, account_profile()),
+        )
         .path(
             PROTOCOLS,
             PathItem::new(
                 HttpMethod::Get,
-                simple("listProtocols", "Configured protocol markets", "Every protocol market.", "ProtocolsResponse"),
+                simple(
+                    "listProtocols",
+                    "Configured protocol markets",
+                    "Every protocol market.",
+                    "ProtocolsResponse",
+                ),
             ),
         )
         .path(
             HEALTHZ,
             PathItem::new(
                 HttpMethod::Get,
-                simple("healthz", "Liveness", "The process is alive.", "HealthResponse"),
+                simple(
+                    "healthz",
+                    "Liveness",
+                    "The process is alive.",
+                    "HealthResponse",
+                ),
             ),
         )
-        .path(
-            READYZ,
-            PathItem::new(HttpMethod::Get, readyz_operation()),
-        )
+        .path(READYZ, PathItem::new(HttpMethod::Get, readyz_operation()))
         .path(OPENAPI, PathItem::new(HttpMethod::Get, openapi_operation()))
         .path(ACCOUNT_PAGE, PathItem::new(HttpMethod::Get, account_page()))
-        .path(ACCOUNT_STREAM, PathItem::new(HttpMethod::Get, account_stream()))
-        .path(ATTESTATION_SIGNER, PathItem::new(HttpMethod::Get, attestation_signer()))
-        .path(ATTESTATION_VERIFY, PathItem::new(HttpMethod::Post, verify_attestation()))
+        .path(
+            ACCOUNT_STREAM,
+            PathItem::new(HttpMethod::Get, account_stream()),
+        )
+        .path(
+            ATTESTATION_SIGNER,
+            PathItem::new(HttpMethod::Get, attestation_signer()),
+        )
+        .path(
+            ATTESTATION_VERIFY,
+            PathItem::new(HttpMethod::Post, verify_attestation()),
+        )
         .build()
 }

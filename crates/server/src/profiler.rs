@@ -36,7 +36,10 @@ pub struct ProfilerSettings {
 
 impl Default for ProfilerSettings {
     fn default() -> Self {
-        Self { max_accounts: 50, snapshot_ttl: Duration::from_secs(60) }
+        Self {
+            max_accounts: 50,
+            snapshot_ttl: Duration::from_secs(60),
+        }
     }
 }
 
@@ -65,7 +68,9 @@ pub enum ProfileError {
         reason: AccountIdError,
     },
     /// The account is valid, but this deployment does not read its chain.
-    #[error("account `{account}` is on chain {chain}, which this deployment does not serve (served: {served})")]
+    #[error(
+        "account `{account}` is on chain {chain}, which this deployment does not serve (served: {served})"
+    )]
     UnknownChain {
         /// The account.
         account: AccountId,
@@ -149,7 +154,14 @@ impl Profiler {
         aliases: ChainAliases,
         settings: ProfilerSettings,
     ) -> Self {
-        Self { clients, registry, cache: ResilientCache::new(cache), engine, aliases, settings }
+        Self {
+            clients,
+            registry,
+            cache: ResilientCache::new(cache),
+            engine,
+            aliases,
+            settings,
+        }
     }
 
     /// The settings.
@@ -164,12 +176,17 @@ impl Profiler {
 
     /// Every configured protocol market.
     pub fn deployments(&self) -> impl Iterator<Item = &AdapterDescriptor> {
-        self.registry.adapters().iter().map(|a| a.as_ref().descriptor())
+        self.registry
+            .adapters()
+            .iter()
+            .map(|a| a.as_ref().descriptor())
     }
 
     /// Chains with a client, with the number of protocol markets read on each.
     pub fn chains(&self) -> impl Iterator<Item = (&ChainId, usize)> {
-        self.clients.chains().map(|c| (c, self.registry.for_chain(c).count()))
+        self.clients
+            .chains()
+            .map(|c| (c, self.registry.for_chain(c).count()))
     }
 
     /// JSON-RPC requests sent so far per EVM chain (the clients count them), for `/metrics`.
@@ -186,33 +203,47 @@ impl Profiler {
     /// Pins every served chain once, each bounded by `timeout`, for `/readyz`: the block (or
     /// slot) number pinned, or why not.
     pub async fn probe_chains(&self, timeout: Duration) -> Vec<(ChainId, Result<u64, String>)> {
-        let probes = self.clients.chains().filter_map(|c| self.clients.get(c)).map(|client| async move {
-            let result = match tokio::time::timeout(timeout, client.pin()).await {
-                Ok(Ok(reader)) => Ok(reader.read_point().cache_label().0),
-                Ok(Err(err)) => Err(redact_urls(&err.to_string())),
-                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-            };
-            (client.chain().clone(), result)
-        });
+        let probes = self
+            .clients
+            .chains()
+            .filter_map(|c| self.clients.get(c))
+            .map(|client| async move {
+                let result = match tokio::time::timeout(timeout, client.pin()).await {
+                    Ok(Ok(reader)) => Ok(reader.read_point().cache_label().0),
+                    Ok(Err(err)) => Err(redact_urls(&err.to_string())),
+                    Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+                };
+                (client.chain().clone(), result)
+            });
         join_all(probes).await
     }
 
     /// Probes the cache backend (bounded by the backend's own timeout).
     pub async fn cache_health(&self) -> CacheHealth {
         let ping_failed = self.cache.ping().await.is_err();
-        CacheHealth { backend: self.cache.backend(), degraded: ping_failed || self.cache.degraded() }
+        CacheHealth {
+            backend: self.cache.backend(),
+            degraded: ping_failed || self.cache.degraded(),
+        }
     }
 
     /// Parses account ids as a client writes them (CAIP-10 or `alias:address`), checking the
     /// count first so an oversized request is rejected before any parsing.
-    pub fn parse_accounts<S: AsRef<str>>(&self, inputs: &[S]) -> Result<Vec<AccountId>, ProfileError> {
+    pub fn parse_accounts<S: AsRef<str>>(
+        &self,
+        inputs: &[S],
+    ) -> Result<Vec<AccountId>, ProfileError> {
         self.check_count(inputs.len())?;
         inputs
             .iter()
             .map(|s| {
                 let input = s.as_ref();
-                AccountId::parse_with_aliases(input, &self.aliases)
-                    .map_err(|reason| ProfileError::InvalidAccount { input: input.to_owned(), reason })
+                AccountId::parse_with_aliases(input, &self.aliases).map_err(|reason| {
+                    ProfileError::InvalidAccount {
+                        input: input.to_owned(),
+                        reason,
+                    }
+                })
             })
             .collect()
     }
@@ -222,7 +253,10 @@ impl Profiler {
             return Err(ProfileError::NoAccounts);
         }
         if count > self.settings.max_accounts {
-            return Err(ProfileError::TooManyAccounts { count, limit: self.settings.max_accounts });
+            return Err(ProfileError::TooManyAccounts {
+                count,
+                limit: self.settings.max_accounts,
+            });
         }
         Ok(())
     }
@@ -231,7 +265,10 @@ impl Profiler {
     /// Validates and groups accounts by chain, each group with its client (sorted, without
     /// duplicates). Returning the client with the group means no later step can meet a chain
     /// without one.
-    fn group(&self, accounts: Vec<AccountId>) -> Result<Vec<(&ChainClient, Vec<AccountId>)>, ProfileError> {
+    fn group(
+        &self,
+        accounts: Vec<AccountId>,
+    ) -> Result<Vec<(&ChainClient, Vec<AccountId>)>, ProfileError> {
         self.check_count(accounts.len())?;
         let mut by_chain: BTreeMap<ChainId, (&ChainClient, BTreeSet<AccountId>)> = BTreeMap::new();
         for account in accounts {
@@ -242,9 +279,16 @@ impl Profiler {
                     served: self.served_chains(),
                 });
             };
-            by_chain.entry(account.chain().clone()).or_insert_with(|| (client, BTreeSet::new())).1.insert(account);
+            by_chain
+                .entry(account.chain().clone())
+                .or_insert_with(|| (client, BTreeSet::new()))
+                .1
+                .insert(account);
         }
-        Ok(by_chain.into_values().map(|(client, accounts)| (client, accounts.into_iter().collect())).collect())
+        Ok(by_chain
+            .into_values()
+            .map(|(client, accounts)| (client, accounts.into_iter().collect()))
+            .collect())
     }
 
     fn served_chains(&self) -> String {
@@ -256,7 +300,11 @@ impl Profiler {
                 None => c.to_string(),
             })
             .collect();
-        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
     }
 
     /// Computes the profile of `accounts`.
@@ -282,11 +330,18 @@ impl Profiler {
         segments: &[unimargin_schema::Segment],
     ) -> Result<MarginProfile, ProfileError> {
         let groups = self.group(accounts)?;
-        let accounts: Vec<AccountId> = groups.iter().flat_map(|(_, accounts)| accounts.iter().cloned()).collect();
+        let accounts: Vec<AccountId> = groups
+            .iter()
+            .flat_map(|(_, accounts)| accounts.iter().cloned())
+            .collect();
         let span = tracing::info_span!("profile", accounts = accounts.len(), chains = groups.len());
-        let reads = join_all(groups.iter().map(|(client, accounts)| self.read_chain(client, accounts)))
-            .instrument(span)
-            .await;
+        let reads = join_all(
+            groups
+                .iter()
+                .map(|(client, accounts)| self.read_chain(client, accounts)),
+        )
+        .instrument(span)
+        .await;
 
         let mut input = ProfileInput {
             accounts,
@@ -305,7 +360,11 @@ impl Profiler {
         if segments.is_empty() {
             Ok(compute_profile(input, &self.engine))
         } else {
-            Ok(unimargin_engine::compute_segmented_profile(input, segments, &self.engine))
+            Ok(unimargin_engine::compute_segmented_profile(
+                input,
+                segments,
+                &self.engine,
+            ))
         }
     }
 
@@ -313,7 +372,8 @@ impl Profiler {
     async fn read_chain(&self, client: &ChainClient, accounts: &[AccountId]) -> ChainRead {
         let chain = client.chain().clone();
         // Borrowed from `client`, not `chain`: `for_chain` ties its items to the chain's lifetime.
-        let adapters: Vec<&Arc<dyn ProtocolAdapter>> = self.registry.for_chain(client.chain()).collect();
+        let adapters: Vec<&Arc<dyn ProtocolAdapter>> =
+            self.registry.for_chain(client.chain()).collect();
         // Adapters that discover markets at read time cannot be expected by market: their
         // failures are still reported, but "no snapshot" means "no market" for them.
         let expected = adapters
@@ -331,7 +391,13 @@ impl Profiler {
             cache_misses = Empty,
             failures = Empty,
         );
-        let mut out = ChainRead { chain, read_point: None, expected, snapshots: Vec::new(), failures: Vec::new() };
+        let mut out = ChainRead {
+            chain,
+            read_point: None,
+            expected,
+            snapshots: Vec::new(),
+            failures: Vec::new(),
+        };
         async {
             let reader = match client.pin().await {
                 Ok(reader) => reader,
@@ -415,10 +481,17 @@ impl Profiler {
         };
         match adapter.snapshots(reader, account).await {
             Ok(snapshots) => {
-                if let Some(why) = snapshots.iter().find_map(|s| matches_request(s, d, discovers, account, read_point).err()) {
+                if let Some(why) = snapshots
+                    .iter()
+                    .find_map(|s| matches_request(s, d, discovers, account, read_point).err())
+                {
                     // An adapter bug: never count (or cache) a snapshot of something else.
                     tracing::error!(protocol = %d.protocol, market = %d.market, %why, "adapter returned a mismatched snapshot");
-                    return PairRead::Failed(Failure { scope, kind: FailureKind::Internal, message: why });
+                    return PairRead::Failed(Failure {
+                        scope,
+                        kind: FailureKind::Internal,
+                        message: why,
+                    });
                 }
                 self.store(&key, &snapshots).await;
                 PairRead::Fresh(snapshots)
@@ -440,7 +513,10 @@ impl Profiler {
         // `ResilientCache` never returns an error; `.ok()` only keeps this free of unwraps.
         let bytes = self.cache.get(key).await.ok().flatten()?;
         match serde_json::from_slice::<Vec<ProtocolSnapshot>>(&bytes) {
-            Ok(snapshots) => match snapshots.iter().try_for_each(|s| matches_request(s, d, discovers, account, read_point)) {
+            Ok(snapshots) => match snapshots
+                .iter()
+                .try_for_each(|s| matches_request(s, d, discovers, account, read_point))
+            {
                 Ok(()) => Some(snapshots),
                 Err(why) => {
                     tracing::warn!(key = %key, %why, "cached snapshot does not match its key; reading directly");
@@ -458,9 +534,14 @@ impl Profiler {
         match serde_json::to_vec(snapshots) {
             // `ResilientCache::put` never fails; a backend error was already logged by it.
             Ok(bytes) => {
-                let _ = self.cache.put(key, &bytes, self.settings.snapshot_ttl).await;
+                let _ = self
+                    .cache
+                    .put(key, &bytes, self.settings.snapshot_ttl)
+                    .await;
             }
-            Err(error) => tracing::error!(key = %key, %error, "could not serialize a snapshot for the cache"),
+            Err(error) => {
+                tracing::error!(key = %key, %error, "could not serialize a snapshot for the cache")
+            }
         }
     }
 }
@@ -491,18 +572,27 @@ fn matches_request(
         ));
     }
     if &p.account != account {
-        return Err(format!("snapshot is of account {}, expected {account}", p.account));
+        return Err(format!(
+            "snapshot is of account {}, expected {account}",
+            p.account
+        ));
     }
     if p.read_point.cache_label() != read_point.cache_label() {
         let (got, _) = p.read_point.cache_label();
         let (want, _) = read_point.cache_label();
-        return Err(format!("snapshot was read at {got}, expected the pinned {want}"));
+        return Err(format!(
+            "snapshot was read at {got}, expected the pinned {want}"
+        ));
     }
     Ok(())
 }
 
 fn adapter_failure(scope: FailureScope, err: &AdapterError) -> Failure {
-    let failure = Failure { scope, kind: err.failure_kind(), message: redact_urls(&err.to_string()) };
+    let failure = Failure {
+        scope,
+        kind: err.failure_kind(),
+        message: redact_urls(&err.to_string()),
+    };
     tracing::warn!(
         protocol = ?failure.scope.protocol.as_ref().map(|p| p.as_str()),
         account = ?failure.scope.account.as_ref().map(|a| a.to_string()),
@@ -535,7 +625,9 @@ pub(crate) fn redact_urls(s: &str) -> String {
         out.push_str("<url>");
         let after = &rest[sep + 3..];
         let end = after
-            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\'' | ',' | '`'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\'' | ',' | '`')
+            })
             .unwrap_or(after.len());
         rest = &after[end..];
     }

@@ -3,7 +3,9 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State, rejection::PathRejection},
+    extract::{
+        DefaultBodyLimit, FromRequest, Path, RawQuery, Request, State, rejection::PathRejection,
+    },
     http::{Method, Uri, header},
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
@@ -20,12 +22,11 @@ use axum::Extension;
 use unimargin_schema::{AccountId, Segment};
 
 use crate::{
-    auth::{self, Tenancy},
-    owners,
     attest::{Attestation, SignedProfile, SignerResponse, Verdict},
+    auth::{self, Tenancy},
     error::ApiError,
     middleware::{scope_request_id, time_limit, trace_layer},
-    openapi,
+    openapi, owners,
     state::AppState,
 };
 
@@ -190,7 +191,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::from_json_rejection(rejection, state.settings.body_limit_bytes)),
+            Err(rejection) => Err(ApiError::from_json_rejection(
+                rejection,
+                state.settings.body_limit_bytes,
+            )),
         }
     }
 }
@@ -231,9 +235,14 @@ pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
         // Innermost first: every layer below sees what the ones above produce.
         .layer(DefaultBodyLimit::max(body_limit))
         // Per route (after routing), so only matched `/v1` routes ask for a key.
-        .layer(from_fn_with_state(tenancy.clone(), auth::middleware::authenticate))
+        .layer(from_fn_with_state(
+            tenancy.clone(),
+            auth::middleware::authenticate,
+        ))
         .layer(Extension(tenancy))
-        .layer(Extension(Arc::new(crate::stream::StreamHub::new(state.settings.stream.clone()))))
+        .layer(Extension(Arc::new(crate::stream::StreamHub::new(
+            state.settings.stream.clone(),
+        ))))
         .layer(from_fn_with_state(timeout, time_limit))
         .layer(from_fn(scope_request_id))
         .layer(from_fn(crate::metrics::track))
@@ -272,7 +281,9 @@ fn wants_signature(query: Option<&str>) -> Result<bool, ApiError> {
             ("signed", "true") => signed = true,
             ("signed", "false") => signed = false,
             ("signed", other) => {
-                return Err(ApiError::InvalidRequest(format!("`signed` must be `true` or `false`, not `{other}`")));
+                return Err(ApiError::InvalidRequest(format!(
+                    "`signed` must be `true` or `false`, not `{other}`"
+                )));
             }
             _ => {}
         }
@@ -287,18 +298,29 @@ fn answer(state: &AppState, profile: MarginProfile, signed: bool) -> Result<Resp
         return Ok(Json(profile).into_response());
     }
     let attestor = state.attestor.as_ref().ok_or_else(|| {
-        ApiError::InvalidRequest("signed profiles are not enabled on this deployment (no signing key)".into())
+        ApiError::InvalidRequest(
+            "signed profiles are not enabled on this deployment (no signing key)".into(),
+        )
     })?;
     let attestation = attestor
         .attest(&profile, chrono::Utc::now())
         .map_err(|e| ApiError::Internal(format!("attestation failed: {e}")))?;
-    Ok(Json(SignedProfile { profile, attestation }).into_response())
+    Ok(Json(SignedProfile {
+        profile,
+        attestation,
+    })
+    .into_response())
 }
 
-async fn attestation_signer(State(state): State<AppState>) -> Result<Json<SignerResponse>, ApiError> {
+async fn attestation_signer(
+    State(state): State<AppState>,
+) -> Result<Json<SignerResponse>, ApiError> {
     match &state.attestor {
         Some(attestor) => Ok(Json(attestor.describe())),
-        None => Err(ApiError::NotFound { method: "GET".into(), path: ATTESTATION_SIGNER.into() }),
+        None => Err(ApiError::NotFound {
+            method: "GET".into(),
+            path: ATTESTATION_SIGNER.into(),
+        }),
     }
 }
 
@@ -308,7 +330,10 @@ async fn verify_attestation(
 ) -> Result<Json<Verdict>, ApiError> {
     match &state.attestor {
         Some(attestor) => Ok(Json(attestor.verify(&attestation, chrono::Utc::now()))),
-        None => Err(ApiError::NotFound { method: "POST".into(), path: ATTESTATION_VERIFY.into() }),
+        None => Err(ApiError::NotFound {
+            method: "POST".into(),
+            path: ATTESTATION_VERIFY.into(),
+        }),
     }
 }
 
@@ -320,7 +345,11 @@ pub(crate) async fn respond_accounts(
     segments: &[Segment],
 ) -> Result<Json<MarginProfile>, ApiError> {
     let profile = state.profiler.profile_segmented(accounts, segments).await?;
-    if profile.coverage.complete { Ok(Json(profile)) } else { Err(ApiError::incomplete(profile)) }
+    if profile.coverage.complete {
+        Ok(Json(profile))
+    } else {
+        Err(ApiError::incomplete(profile))
+    }
 }
 
 /// Profiles `accounts`; an incomplete profile is never a 200, so a venue that only checks the
@@ -329,7 +358,11 @@ async fn respond(state: &AppState, accounts: &[String]) -> Result<Json<MarginPro
     let profiler = &state.profiler;
     let accounts = profiler.parse_accounts(accounts)?;
     let profile = profiler.profile(accounts).await?;
-    if profile.coverage.complete { Ok(Json(profile)) } else { Err(ApiError::incomplete(profile)) }
+    if profile.coverage.complete {
+        Ok(Json(profile))
+    } else {
+        Err(ApiError::incomplete(profile))
+    }
 }
 
 async fn protocols(State(state): State<AppState>) -> Json<ProtocolsResponse> {
@@ -348,7 +381,9 @@ async fn protocols(State(state): State<AppState>) -> Json<ProtocolsResponse> {
 }
 
 async fn healthz() -> Json<HealthResponse> {
-    Json(HealthResponse { status: LiveStatus::Ok })
+    Json(HealthResponse {
+        status: LiveStatus::Ok,
+    })
 }
 
 async fn readyz(
@@ -356,8 +391,11 @@ async fn readyz(
     Extension(tenancy): Extension<Arc<Tenancy>>,
 ) -> (axum::http::StatusCode, Json<ReadyResponse>) {
     let profiler = &state.profiler;
-    let (cache, probes, store) =
-        tokio::join!(profiler.cache_health(), profiler.probe_chains(READY_PROBE_TIMEOUT), tenancy.store.ping());
+    let (cache, probes, store) = tokio::join!(
+        profiler.cache_health(),
+        profiler.probe_chains(READY_PROBE_TIMEOUT),
+        tenancy.store.ping()
+    );
     let probes: std::collections::BTreeMap<_, _> = probes.into_iter().collect();
     let chains: Vec<ChainStatus> = profiler
         .chains()
@@ -378,27 +416,40 @@ async fn readyz(
         })
         .collect();
     let auth_required = tenancy.mode == auth::AuthMode::Required;
-    let key_store =
-        KeyStoreStatus { backend: tenancy.store.backend().to_owned(), reachable: store.is_ok(), auth_required };
-    let reachable = chains.iter().filter(|c| c.reachable).count();
-    let status = if (auth_required && !key_store.reachable) || (reachable == 0 && !chains.is_empty()) {
-        ReadyStatus::Unavailable
-    } else if reachable < chains.len() {
-        ReadyStatus::Degraded
-    } else {
-        ReadyStatus::Ready
+    let key_store = KeyStoreStatus {
+        backend: tenancy.store.backend().to_owned(),
+        reachable: store.is_ok(),
+        auth_required,
     };
+    let reachable = chains.iter().filter(|c| c.reachable).count();
+    let status =
+        if (auth_required && !key_store.reachable) || (reachable == 0 && !chains.is_empty()) {
+            ReadyStatus::Unavailable
+        } else if reachable < chains.len() {
+            ReadyStatus::Degraded
+        } else {
+            ReadyStatus::Ready
+        };
     let code = if status == ReadyStatus::Unavailable {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     } else {
         axum::http::StatusCode::OK
     };
-    let cache = CacheStatus { backend: cache.backend.to_owned(), degraded: cache.degraded };
+    let cache = CacheStatus {
+        backend: cache.backend.to_owned(),
+        degraded: cache.degraded,
+    };
     let error = (status == ReadyStatus::Unavailable).then(|| {
         let (code, message) = if auth_required && !key_store.reachable {
-            (crate::error::ErrorCode::StoreUnavailable, "the key store did not answer".to_owned())
+            (
+                crate::error::ErrorCode::StoreUnavailable,
+                "the key store did not answer".to_owned(),
+            )
         } else {
-            (crate::error::ErrorCode::UpstreamUnavailable, "no served chain answered".to_owned())
+            (
+                crate::error::ErrorCode::UpstreamUnavailable,
+                "no served chain answered".to_owned(),
+            )
         };
         crate::error::ErrorDetail {
             code,
@@ -409,20 +460,38 @@ async fn readyz(
             failures: Vec::new(),
         }
     });
-    (code, Json(ReadyResponse { status, cache, key_store, chains, error }))
+    (
+        code,
+        Json(ReadyResponse {
+            status,
+            cache,
+            key_store,
+            chains,
+            error,
+        }),
+    )
 }
 
 async fn serve_openapi(document: Result<Bytes, String>) -> Response {
     match document {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(error) => ApiError::Internal(format!("OpenAPI document could not be rendered: {error}")).into_response(),
+        Err(error) => {
+            ApiError::Internal(format!("OpenAPI document could not be rendered: {error}"))
+                .into_response()
+        }
     }
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound { method: method.to_string(), path: uri.path().to_owned() }
+    ApiError::NotFound {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().to_owned() }
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }

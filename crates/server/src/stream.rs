@@ -85,7 +85,11 @@ pub fn band(health: Option<Health>, thresholds: &[Decimal]) -> usize {
 /// The alert to raise when the health goes from `previous` to `now`, if it crossed a threshold.
 /// The first observation (`previous = None` and no earlier profile) alerts only if already below
 /// a threshold.
-pub fn crossing(previous: Option<Option<Health>>, now: Option<Health>, thresholds: &[Decimal]) -> Option<HealthAlert> {
+pub fn crossing(
+    previous: Option<Option<Health>>,
+    now: Option<Health>,
+    thresholds: &[Decimal],
+) -> Option<HealthAlert> {
     let now_band = band(now, thresholds);
     let before_band = previous.map_or(0, |p| band(p, thresholds));
     if now_band == before_band {
@@ -102,7 +106,11 @@ pub fn crossing(previous: Option<Option<Health>>, now: Option<Health>, threshold
         previous: previous.flatten(),
         health: now,
         below,
-        direction: if now_band > before_band { AlertDirection::Down } else { AlertDirection::Up },
+        direction: if now_band > before_band {
+            AlertDirection::Down
+        } else {
+            AlertDirection::Up
+        },
     })
 }
 
@@ -137,19 +145,27 @@ pub struct StreamHub {
 
 impl std::fmt::Debug for StreamHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamHub").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("StreamHub")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
 impl StreamHub {
     /// A hub with no pollers yet.
     pub fn new(settings: StreamSettings) -> Self {
-        Self { settings, feeds: Mutex::default() }
+        Self {
+            settings,
+            feeds: Mutex::default(),
+        }
     }
 
     /// How many pollers run (one per distinct account set with subscribers).
     pub fn pollers(&self) -> usize {
-        self.feeds.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.feeds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Subscribes to `accounts`, starting their poller if none runs.
@@ -164,11 +180,18 @@ impl StreamHub {
         let key = keys.join(",");
         let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(feed) = feeds.get(&key) {
-            let last = feed.last.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let last = feed
+                .last
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             return (last, feed.tx.subscribe());
         }
         let (tx, rx) = broadcast::channel(64);
-        let feed = Arc::new(Feed { tx, last: Mutex::new(None) });
+        let feed = Arc::new(Feed {
+            tx,
+            last: Mutex::new(None),
+        });
         feeds.insert(key.clone(), feed.clone());
         tokio::spawn(poll(self.clone(), key, feed, profiler, accounts));
         (None, rx)
@@ -194,7 +217,14 @@ fn fingerprint(profile: &MarginProfile) -> Value {
     fn strip(value: &mut Value) {
         match value {
             Value::Object(map) => {
-                for key in ["as_of", "block", "read_point", "age_seconds", "fetched_at", "updated_at"] {
+                for key in [
+                    "as_of",
+                    "block",
+                    "read_point",
+                    "age_seconds",
+                    "fetched_at",
+                    "updated_at",
+                ] {
                     map.remove(key);
                 }
                 map.values_mut().for_each(strip);
@@ -208,7 +238,13 @@ fn fingerprint(profile: &MarginProfile) -> Value {
     value
 }
 
-async fn poll(hub: Arc<StreamHub>, key: String, feed: Arc<Feed>, profiler: Arc<Profiler>, accounts: Vec<AccountId>) {
+async fn poll(
+    hub: Arc<StreamHub>,
+    key: String,
+    feed: Arc<Feed>,
+    profiler: Arc<Profiler>,
+    accounts: Vec<AccountId>,
+) {
     let thresholds = hub.settings.alert_thresholds.clone();
     let mut ticker = tokio::time::interval(hub.settings.poll_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,8 +264,15 @@ async fn poll(hub: Arc<StreamHub>, key: String, feed: Arc<Feed>, profiler: Arc<P
                 continue;
             }
         };
-        let points = serde_json::to_value(profile.coverage.chains.iter().map(|c| &c.read_point).collect::<Vec<_>>())
-            .unwrap_or(Value::Null);
+        let points = serde_json::to_value(
+            profile
+                .coverage
+                .chains
+                .iter()
+                .map(|c| &c.read_point)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or(Value::Null);
         let print = fingerprint(&profile);
         let chain_advanced = last_points.as_ref() != Some(&points);
         let changed = last_print.as_ref() != Some(&print);

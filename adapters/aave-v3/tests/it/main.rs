@@ -13,10 +13,11 @@ use unimargin_aave_v3::{
     AaveV3Factory, KIND,
     fixtures::{FixtureMarket, demo_reserves, demo_risk_keys, seed_demo_owner, units},
 };
-use unimargin_schema::{AccountId, Decimal, Health, MarketId, PositionKind, ProtocolId, ProtocolSnapshot};
+use unimargin_schema::{
+    AccountId, Decimal, Health, MarketId, PositionKind, ProtocolId, ProtocolSnapshot,
+};
 use unimargin_sdk::{
-    AdapterError, AdapterFactory, DeploymentSpec, ProtocolAdapter,
-    evm::EvmSettings,
+    AdapterError, AdapterFactory, DeploymentSpec, ProtocolAdapter, evm::EvmSettings,
     testkit::TestChain,
 };
 
@@ -34,7 +35,9 @@ struct Env {
 
 async fn env() -> Env {
     let chain = TestChain::start().await.expect("anvil");
-    let market = FixtureMarket::deploy(&chain, "Fixture Core", &demo_reserves()).await.expect("deploy fixtures");
+    let market = FixtureMarket::deploy(&chain, "Fixture Core", &demo_reserves())
+        .await
+        .expect("deploy fixtures");
     let spec = DeploymentSpec {
         protocol: ProtocolId::new("aave-v3").unwrap(),
         kind: Some(KIND.into()),
@@ -43,24 +46,36 @@ async fn env() -> Env {
         params: market.deployment_params(&demo_risk_keys()),
     };
     let adapter = AaveV3Factory.build(&spec).expect("adapter");
-    Env { chain, market, adapter }
+    Env {
+        chain,
+        market,
+        adapter,
+    }
 }
 
 impl Env {
     fn user(&self, i: usize) -> (Address, AccountId) {
         let a = self.chain.accounts()[i];
-        (a, AccountId::from_str(&format!("eip155:31337:{a}")).unwrap())
+        (
+            a,
+            AccountId::from_str(&format!("eip155:31337:{a}")).unwrap(),
+        )
     }
 
     async fn snapshot(&self, account: &AccountId) -> Result<ProtocolSnapshot, AdapterError> {
-        let reader = unimargin_sdk::ChainClient::Evm(Arc::new(self.chain.client(EvmSettings::default())))
-            .pin()
-            .await?;
+        let reader =
+            unimargin_sdk::ChainClient::Evm(Arc::new(self.chain.client(EvmSettings::default())))
+                .pin()
+                .await?;
         self.adapter.snapshot(&reader, account).await
     }
 }
 
-fn position<'a>(s: &'a ProtocolSnapshot, symbol: &str, kind: PositionKind) -> &'a unimargin_schema::Position {
+fn position<'a>(
+    s: &'a ProtocolSnapshot,
+    symbol: &str,
+    kind: PositionKind,
+) -> &'a unimargin_schema::Position {
     s.positions
         .iter()
         .find(|p| p.asset.symbol == symbol && p.kind == kind)
@@ -94,48 +109,87 @@ async fn multi_decimal_account_matches_hand_computed_health_factor() {
     assert_eq!(nh.agrees, Some(true));
     assert_eq!(nh.value, expected);
     assert!(!nh.liquidatable);
-    assert_eq!(nh.figures["reproduced.total_collateral_base"], total_collateral.to_string());
-    assert_eq!(nh.figures["reported.total_debt_base"], total_debt.to_string());
+    assert_eq!(
+        nh.figures["reproduced.total_collateral_base"],
+        total_collateral.to_string()
+    );
+    assert_eq!(
+        nh.figures["reported.total_debt_base"],
+        total_debt.to_string()
+    );
     // Available borrows = collateral × avg LTV − debt; avg LTV = (30_000e8×8050 + 30_000e8×7300) / 60_000e8 = 7675.
     assert_eq!(nh.figures["reported.ltv_bps"], "7675");
-    assert_eq!(nh.figures["reported.available_borrows_base"], (total_collateral * 7675 / 10_000 - total_debt).to_string());
+    assert_eq!(
+        nh.figures["reported.available_borrows_base"],
+        (total_collateral * 7675 / 10_000 - total_debt).to_string()
+    );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 
     // Normalized positions.
     assert_eq!(s.positions.len(), 5);
     let weth = position(&s, "WETH", PositionKind::Supply);
-    assert_eq!((weth.amount, weth.price.usd, weth.value_usd), (d("10"), d("3000"), d("30000")));
-    assert_eq!((weth.weights.initial, weth.weights.maintenance), (d("0.805"), d("0.83")));
+    assert_eq!(
+        (weth.amount, weth.price.usd, weth.value_usd),
+        (d("10"), d("3000"), d("30000"))
+    );
+    assert_eq!(
+        (weth.weights.initial, weth.weights.maintenance),
+        (d("0.805"), d("0.83"))
+    );
     assert!(weth.counts_as_collateral);
     assert_eq!(weth.asset.decimals, 18);
     assert_eq!(weth.asset.risk_key, "ETH");
-    assert!(weth.price.age_seconds.is_some(), "Chainlink fixture exposes updatedAt");
+    assert!(
+        weth.price.age_seconds.is_some(),
+        "Chainlink fixture exposes updatedAt"
+    );
     assert!(weth.price.source.feed.is_some());
     let wbtc = position(&s, "WBTC", PositionKind::Supply);
-    assert_eq!((wbtc.amount, wbtc.value_usd, wbtc.asset.decimals), (d("0.5"), d("30000"), 8));
+    assert_eq!(
+        (wbtc.amount, wbtc.value_usd, wbtc.asset.decimals),
+        (d("0.5"), d("30000"), 8)
+    );
     let usdc = position(&s, "USDC", PositionKind::Supply);
     assert_eq!((usdc.amount, usdc.asset.decimals), (d("5000"), 6));
-    assert!(!usdc.counts_as_collateral, "USDC supply is not enabled as collateral");
+    assert!(
+        !usdc.counts_as_collateral,
+        "USDC supply is not enabled as collateral"
+    );
     let usdc_debt = position(&s, "USDC", PositionKind::Debt);
-    assert_eq!((usdc_debt.amount, usdc_debt.value_usd), (d("12000"), d("12000")));
+    assert_eq!(
+        (usdc_debt.amount, usdc_debt.value_usd),
+        (d("12000"), d("12000"))
+    );
     let dai_debt = position(&s, "DAI", PositionKind::Debt);
-    assert_eq!((dai_debt.amount, dai_debt.price.usd, dai_debt.value_usd), (d("3000"), d("0.9998"), d("2999.4")));
+    assert_eq!(
+        (dai_debt.amount, dai_debt.price.usd, dai_debt.value_usd),
+        (d("3000"), d("0.9998"), d("2999.4"))
+    );
 
     // Provenance: pinned block, protocol, account.
     assert_eq!(s.provenance.account, account);
     assert_eq!(s.provenance.protocol.as_str(), "aave-v3");
-    assert!(matches!(s.provenance.read_point, unimargin_schema::ReadPoint::Block { .. }));
+    assert!(matches!(
+        s.provenance.read_point,
+        unimargin_schema::ReadPoint::Block { .. }
+    ));
 }
 
 #[tokio::test]
 async fn zero_debt_is_infinite_health_explicitly() {
     let env = env().await;
     let (owner, account) = env.user(2);
-    env.market.set_user_reserve(owner, "WETH", units(1, 18), true, U256::ZERO).await.unwrap();
+    env.market
+        .set_user_reserve(owner, "WETH", units(1, 18), true, U256::ZERO)
+        .await
+        .unwrap();
     let s = env.snapshot(&account).await.unwrap();
     assert_eq!(s.native_health.reproduced, Health::Infinite);
     assert_eq!(s.native_health.reported, Some(Health::Infinite));
-    assert_eq!(serde_json::to_value(&s.native_health).unwrap()["value"], "infinity");
+    assert_eq!(
+        serde_json::to_value(&s.native_health).unwrap()["value"],
+        "infinity"
+    );
 }
 
 #[tokio::test]
@@ -153,9 +207,18 @@ async fn emode_account_uses_the_category_parameters() {
     let env = env().await;
     let (owner, account) = env.user(4);
     // Stablecoin e-mode: USDC and DAI at LTV 93 %, liquidation threshold 95 %.
-    env.market.set_emode_category(1, 9300, 9500, &["USDC", "DAI"], "Stablecoins").await.unwrap();
-    env.market.set_user_reserve(owner, "USDC", units(10_000, 6), true, U256::ZERO).await.unwrap();
-    env.market.set_user_reserve(owner, "DAI", U256::ZERO, false, units(8_000, 18)).await.unwrap();
+    env.market
+        .set_emode_category(1, 9300, 9500, &["USDC", "DAI"], "Stablecoins")
+        .await
+        .unwrap();
+    env.market
+        .set_user_reserve(owner, "USDC", units(10_000, 6), true, U256::ZERO)
+        .await
+        .unwrap();
+    env.market
+        .set_user_reserve(owner, "DAI", U256::ZERO, false, units(8_000, 18))
+        .await
+        .unwrap();
     env.market.set_user_emode(owner, 1).await.unwrap();
     let s = env.snapshot(&account).await.unwrap();
 
@@ -168,7 +231,10 @@ async fn emode_account_uses_the_category_parameters() {
     assert_eq!(s.native_health.reproduced, expected);
     assert_eq!(s.native_health.reported, Some(expected));
     let usdc = position(&s, "USDC", PositionKind::Supply);
-    assert_eq!((usdc.weights.initial, usdc.weights.maintenance), (d("0.93"), d("0.95")));
+    assert_eq!(
+        (usdc.weights.initial, usdc.weights.maintenance),
+        (d("0.93"), d("0.95"))
+    );
     assert_eq!(usdc.native["emode_category"], "1");
     // Without e-mode the same account would be at 7800 bps: the category must matter.
     assert!(expected > Health::Finite(d("0.975")));
@@ -178,20 +244,62 @@ async fn emode_account_uses_the_category_parameters() {
 async fn interest_accrued_to_the_block_matches_the_pool() {
     let env = env().await;
     let (owner, account) = env.user(5);
-    let now = env.chain.client(EvmSettings::default()).pin_latest().await.unwrap().block_timestamp();
+    let now = env
+        .chain
+        .client(EvmSettings::default())
+        .pin_latest()
+        .await
+        .unwrap()
+        .block_timestamp();
     let ray: u128 = 10u128.pow(27);
     // 30 days ago: liquidity index 1.02, borrow index 1.05; rates 3 % and 7.5 % per year.
-    env.market.set_indexes("WETH", ray / 100 * 102, ray / 100 * 105, ray / 100 * 3, ray / 1000 * 75, now - 30 * 86_400).await.unwrap();
-    env.market.set_indexes("USDC", ray / 100 * 101, ray / 100 * 108, ray / 100 * 4, ray / 100 * 9, now - 30 * 86_400).await.unwrap();
-    env.market.set_user_reserve(owner, "WETH", units(5, 18), true, units(1, 18)).await.unwrap();
-    env.market.set_user_reserve(owner, "USDC", U256::from(3_333_333_333u64), false, U256::from(4_444_444_444u64)).await.unwrap();
+    env.market
+        .set_indexes(
+            "WETH",
+            ray / 100 * 102,
+            ray / 100 * 105,
+            ray / 100 * 3,
+            ray / 1000 * 75,
+            now - 30 * 86_400,
+        )
+        .await
+        .unwrap();
+    env.market
+        .set_indexes(
+            "USDC",
+            ray / 100 * 101,
+            ray / 100 * 108,
+            ray / 100 * 4,
+            ray / 100 * 9,
+            now - 30 * 86_400,
+        )
+        .await
+        .unwrap();
+    env.market
+        .set_user_reserve(owner, "WETH", units(5, 18), true, units(1, 18))
+        .await
+        .unwrap();
+    env.market
+        .set_user_reserve(
+            owner,
+            "USDC",
+            U256::from(3_333_333_333u64),
+            false,
+            U256::from(4_444_444_444u64),
+        )
+        .await
+        .unwrap();
     env.chain.advance_time(3_600).await.unwrap();
     let s = env.snapshot(&account).await.unwrap();
     // Indexes accrue to the pinned block's timestamp; ours must equal the Pool's to the wei.
     assert_eq!(s.native_health.agrees, Some(true), "{:#?}", s.native_health);
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     let weth = position(&s, "WETH", PositionKind::Supply);
-    assert!(weth.amount > d("5.1"), "5 scaled × 1.02 plus 30 days of interest: {}", weth.amount);
+    assert!(
+        weth.amount > d("5.1"),
+        "5 scaled × 1.02 plus 30 days of interest: {}",
+        weth.amount
+    );
     let weth_debt = position(&s, "WETH", PositionKind::Debt);
     assert!(weth_debt.amount > d("1.05"));
 }
@@ -200,9 +308,21 @@ async fn interest_accrued_to_the_block_matches_the_pool() {
 async fn stale_feed_reports_its_age() {
     let env = env().await;
     let (owner, account) = env.user(6);
-    env.market.set_user_reserve(owner, "WETH", units(1, 18), true, U256::ZERO).await.unwrap();
-    let now = env.chain.client(EvmSettings::default()).pin_latest().await.unwrap().block_timestamp();
-    env.market.set_price("WETH", 2_500_00000000, now - 2 * 86_400).await.unwrap();
+    env.market
+        .set_user_reserve(owner, "WETH", units(1, 18), true, U256::ZERO)
+        .await
+        .unwrap();
+    let now = env
+        .chain
+        .client(EvmSettings::default())
+        .pin_latest()
+        .await
+        .unwrap()
+        .block_timestamp();
+    env.market
+        .set_price("WETH", 2_500_00000000, now - 2 * 86_400)
+        .await
+        .unwrap();
     let s = env.snapshot(&account).await.unwrap();
     let weth = position(&s, "WETH", PositionKind::Supply);
     assert_eq!(weth.price.usd, d("2500"));
@@ -224,9 +344,19 @@ async fn wrong_contract_is_a_clear_error_not_garbage() {
         params,
     };
     let adapter = AaveV3Factory.build(&spec).unwrap();
-    let reader = unimargin_sdk::ChainClient::Evm(Arc::new(env.chain.client(EvmSettings::default()))).pin().await.unwrap();
+    let reader =
+        unimargin_sdk::ChainClient::Evm(Arc::new(env.chain.client(EvmSettings::default())))
+            .pin()
+            .await
+            .unwrap();
     let err = adapter.snapshot(&reader, &account).await.unwrap_err();
-    assert!(matches!(err, AdapterError::CallReverted { .. } | AdapterError::Malformed { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            AdapterError::CallReverted { .. } | AdapterError::Malformed { .. }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -66,20 +66,36 @@ pub(crate) fn bank(spec: &BankSpec) -> Vec<u8> {
     let config = 8 + 288; // config
     put(&mut b, config, &spec.asset_weight_init.to_le_bytes());
     put(&mut b, config + 16, &spec.asset_weight_maint.to_le_bytes());
-    put(&mut b, config + 32, &spec.liability_weight_init.to_le_bytes());
-    put(&mut b, config + 48, &spec.liability_weight_maint.to_le_bytes());
+    put(
+        &mut b,
+        config + 32,
+        &spec.liability_weight_init.to_le_bytes(),
+    );
+    put(
+        &mut b,
+        config + 48,
+        &spec.liability_weight_maint.to_le_bytes(),
+    );
     b[config + 312] = 1; // operational_state = Operational
     b[config + 313] = 3; // oracle_setup = PythPushOracle
     put(&mut b, config + 314, &spec.oracle.to_bytes()); // oracle_keys[0]
     b[config + 488] = spec.risk_tier; // risk_tier
     b[config + 490] = 1; // config_flags: Pyth push migrated
-    put(&mut b, config + 496, &spec.total_asset_value_init_limit.to_le_bytes()); // total_asset_value_init_limit
+    put(
+        &mut b,
+        config + 496,
+        &spec.total_asset_value_init_limit.to_le_bytes(),
+    ); // total_asset_value_init_limit
     put(&mut b, config + 504, &spec.oracle_max_age.to_le_bytes()); // oracle_max_age
     b
 }
 
 /// `MarginfiAccount` (2312 bytes) with `(bank, asset_shares, liability_shares)` balances.
-pub(crate) fn marginfi_account(authority: &Pubkey, group: &Pubkey, balances: &[(Pubkey, i128, i128)]) -> Vec<u8> {
+pub(crate) fn marginfi_account(
+    authority: &Pubkey,
+    group: &Pubkey,
+    balances: &[(Pubkey, i128, i128)],
+) -> Vec<u8> {
     let mut a = vec![0u8; 2312];
     put(&mut a, 0, &ACCOUNT_DISC);
     put(&mut a, 8, &group.to_bytes()); // group
@@ -128,5 +144,10 @@ pub(crate) fn price_update(p: &PythSpec) -> Vec<u8> {
 }
 
 pub(crate) fn owned(owner: Pubkey, data: Vec<u8>) -> RawAccount {
-    RawAccount { lamports: 10_000_000, owner, executable: false, data }
+    RawAccount {
+        lamports: 10_000_000,
+        owner,
+        executable: false,
+        data,
+    }
 }

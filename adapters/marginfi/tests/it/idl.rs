@@ -6,14 +6,18 @@
 use std::{collections::BTreeMap, mem::offset_of, path::PathBuf};
 
 use serde_json::Value;
-use unimargin_marginfi::layout::{Balance, Bank, BankConfig, EmodeEntry, EmodeSettings, HealthCache, MarginfiAccount};
+use unimargin_marginfi::layout::{
+    Balance, Bank, BankConfig, EmodeEntry, EmodeSettings, HealthCache, MarginfiAccount,
+};
 use unimargin_sdk::solana::oracle::switchboard::{CurrentResult, PullFeedAccountData};
 
 pub(crate) fn vectors() -> Option<PathBuf> {
     match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
         Some(p) => Some(PathBuf::from(p).join("solana")),
         None => {
-            println!("UNIMARGIN_TEST_VECTORS is not set: test vectors not available, this test did not run");
+            println!(
+                "UNIMARGIN_TEST_VECTORS is not set: test vectors not available, this test did not run"
+            );
             None
         }
     }
@@ -28,7 +32,8 @@ struct Idl {
 
 impl Idl {
     fn load(path: PathBuf) -> Self {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("idl")).expect("idl json");
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("idl")).expect("idl json");
         let types = v["types"]
             .as_array()
             .expect("types")
@@ -39,7 +44,10 @@ impl Idl {
     }
 
     fn defined<'a>(&'a self, t: &'a Value) -> Option<&'a Value> {
-        let name = t.get("defined").map(|d| d.get("name").unwrap_or(d))?.as_str()?;
+        let name = t
+            .get("defined")
+            .map(|d| d.get("name").unwrap_or(d))?
+            .as_str()?;
         self.types.get(name)
     }
 
@@ -60,7 +68,9 @@ impl Idl {
             let (s, a) = self.size_align(&arr[0]);
             return (s * arr[1].as_u64().expect("len") as usize, a);
         }
-        let d = self.defined(t).unwrap_or_else(|| panic!("unknown type {t}"));
+        let d = self
+            .defined(t)
+            .unwrap_or_else(|| panic!("unknown type {t}"));
         if d["type"]["kind"] == "enum" {
             return (1, 1);
         }
@@ -100,7 +110,8 @@ impl Idl {
     }
 
     fn size(&self, name: &str) -> usize {
-        self.size_align(&serde_json::json!({"defined": {"name": name}})).0
+        self.size_align(&serde_json::json!({"defined": {"name": name}}))
+            .0
     }
 }
 
@@ -120,7 +131,10 @@ fn marginfi_layouts_match_the_0_1_7_idl() {
     let ours = [
         ("group", offset_of!(MarginfiAccount, group)),
         ("authority", offset_of!(MarginfiAccount, authority)),
-        ("lending_account", offset_of!(MarginfiAccount, lending_account)),
+        (
+            "lending_account",
+            offset_of!(MarginfiAccount, lending_account),
+        ),
         ("account_flags", offset_of!(MarginfiAccount, account_flags)),
         ("health_cache", offset_of!(MarginfiAccount, health_cache)),
         (
@@ -129,9 +143,13 @@ fn marginfi_layouts_match_the_0_1_7_idl() {
         ),
         (
             "health_cache.liability_value_maint",
-            offset_of!(MarginfiAccount, health_cache) + offset_of!(HealthCache, liability_value_maint),
+            offset_of!(MarginfiAccount, health_cache)
+                + offset_of!(HealthCache, liability_value_maint),
         ),
-        ("health_cache.timestamp", offset_of!(MarginfiAccount, health_cache) + offset_of!(HealthCache, timestamp)),
+        (
+            "health_cache.timestamp",
+            offset_of!(MarginfiAccount, health_cache) + offset_of!(HealthCache, timestamp),
+        ),
         ("migrated_to", offset_of!(MarginfiAccount, migrated_to)),
         ("last_update", offset_of!(MarginfiAccount, last_update)),
     ];
@@ -155,23 +173,68 @@ fn marginfi_layouts_match_the_0_1_7_idl() {
         ("mint_decimals", offset_of!(Bank, mint_decimals)),
         ("group", offset_of!(Bank, group)),
         ("asset_share_value", offset_of!(Bank, asset_share_value)),
-        ("liability_share_value", offset_of!(Bank, liability_share_value)),
-        ("total_liability_shares", offset_of!(Bank, total_liability_shares)),
+        (
+            "liability_share_value",
+            offset_of!(Bank, liability_share_value),
+        ),
+        (
+            "total_liability_shares",
+            offset_of!(Bank, total_liability_shares),
+        ),
         ("total_asset_shares", offset_of!(Bank, total_asset_shares)),
-        ("config.asset_weight_init", cfg + offset_of!(BankConfig, asset_weight_init)),
-        ("config.asset_weight_maint", cfg + offset_of!(BankConfig, asset_weight_maint)),
-        ("config.liability_weight_init", cfg + offset_of!(BankConfig, liability_weight_init)),
-        ("config.liability_weight_maint", cfg + offset_of!(BankConfig, liability_weight_maint)),
-        ("config.operational_state", cfg + offset_of!(BankConfig, operational_state)),
-        ("config.oracle_setup", cfg + offset_of!(BankConfig, oracle_setup)),
-        ("config.oracle_keys", cfg + offset_of!(BankConfig, oracle_keys)),
+        (
+            "config.asset_weight_init",
+            cfg + offset_of!(BankConfig, asset_weight_init),
+        ),
+        (
+            "config.asset_weight_maint",
+            cfg + offset_of!(BankConfig, asset_weight_maint),
+        ),
+        (
+            "config.liability_weight_init",
+            cfg + offset_of!(BankConfig, liability_weight_init),
+        ),
+        (
+            "config.liability_weight_maint",
+            cfg + offset_of!(BankConfig, liability_weight_maint),
+        ),
+        (
+            "config.operational_state",
+            cfg + offset_of!(BankConfig, operational_state),
+        ),
+        (
+            "config.oracle_setup",
+            cfg + offset_of!(BankConfig, oracle_setup),
+        ),
+        (
+            "config.oracle_keys",
+            cfg + offset_of!(BankConfig, oracle_keys),
+        ),
         ("config.risk_tier", cfg + offset_of!(BankConfig, risk_tier)),
-        ("config.config_flags", cfg + offset_of!(BankConfig, config_flags)),
-        ("config.total_asset_value_init_limit", cfg + offset_of!(BankConfig, total_asset_value_init_limit)),
-        ("config.oracle_max_age", cfg + offset_of!(BankConfig, oracle_max_age)),
-        ("config.oracle_max_confidence", cfg + offset_of!(BankConfig, oracle_max_confidence)),
-        ("emode.emode_tag", offset_of!(Bank, emode) + offset_of!(EmodeSettings, emode_tag)),
-        ("emode.emode_config", offset_of!(Bank, emode) + offset_of!(EmodeSettings, entries)),
+        (
+            "config.config_flags",
+            cfg + offset_of!(BankConfig, config_flags),
+        ),
+        (
+            "config.total_asset_value_init_limit",
+            cfg + offset_of!(BankConfig, total_asset_value_init_limit),
+        ),
+        (
+            "config.oracle_max_age",
+            cfg + offset_of!(BankConfig, oracle_max_age),
+        ),
+        (
+            "config.oracle_max_confidence",
+            cfg + offset_of!(BankConfig, oracle_max_confidence),
+        ),
+        (
+            "emode.emode_tag",
+            offset_of!(Bank, emode) + offset_of!(EmodeSettings, emode_tag),
+        ),
+        (
+            "emode.emode_config",
+            offset_of!(Bank, emode) + offset_of!(EmodeSettings, entries),
+        ),
         ("integration_acc_1", offset_of!(Bank, integration_acc_1)),
     ] {
         assert_eq!(bank[path], off, "Bank.{path}");
@@ -206,27 +269,59 @@ fn marginfi_layouts_match_the_0_1_7_idl() {
 fn oracle_layouts_match_their_idls() {
     let Some(dir) = vectors() else { return };
     let sb = Idl::load(dir.join("drift/idl/switchboard_on_demand_30.json"));
-    assert_eq!(sb.size("PullFeedAccountData"), size_of::<PullFeedAccountData>());
+    assert_eq!(
+        sb.size("PullFeedAccountData"),
+        size_of::<PullFeedAccountData>()
+    );
     assert_eq!(sb.size("CurrentResult"), size_of::<CurrentResult>());
     let f = sb.offsets("PullFeedAccountData");
-    assert_eq!(f["last_update_timestamp"], offset_of!(PullFeedAccountData, last_update_timestamp));
+    assert_eq!(
+        f["last_update_timestamp"],
+        offset_of!(PullFeedAccountData, last_update_timestamp)
+    );
     assert_eq!(f["result"], offset_of!(PullFeedAccountData, result));
-    assert_eq!(f["result.value"], offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, value));
-    assert_eq!(f["result.std_dev"], offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, std_dev));
-    assert_eq!(f["result.slot"], offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, slot));
-    assert_eq!(f["submission_timestamps"], offset_of!(PullFeedAccountData, submission_timestamps));
+    assert_eq!(
+        f["result.value"],
+        offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, value)
+    );
+    assert_eq!(
+        f["result.std_dev"],
+        offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, std_dev)
+    );
+    assert_eq!(
+        f["result.slot"],
+        offset_of!(PullFeedAccountData, result) + offset_of!(CurrentResult, slot)
+    );
+    assert_eq!(
+        f["submission_timestamps"],
+        offset_of!(PullFeedAccountData, submission_timestamps)
+    );
 
     // PriceUpdateV2 is borsh: with `Full` verification (1 byte), the price message starts at
     // 8 + 32 + 1 and every field follows without padding.
     let pyth = Idl::load(dir.join("drift/idl/pyth_solana_receiver.json"));
     let mut idl_msg = BTreeMap::new();
     let mut off = 8 + 32 + 1;
-    for field in pyth.types["PriceFeedMessage"]["type"]["fields"].as_array().expect("fields") {
+    for field in pyth.types["PriceFeedMessage"]["type"]["fields"]
+        .as_array()
+        .expect("fields")
+    {
         idl_msg.insert(field["name"].as_str().expect("name").to_owned(), off);
         off += pyth.size_align(&field["type"]).0;
     }
     // posted_slot follows; with `Partial { num_signatures }` the account reaches its 134 bytes.
-    assert_eq!(off + 8 + 1, unimargin_sdk::solana::oracle::pyth::PRICE_UPDATE_V2_LEN);
+    assert_eq!(
+        off + 8 + 1,
+        unimargin_sdk::solana::oracle::pyth::PRICE_UPDATE_V2_LEN
+    );
     // The fixtures write the same sequence.
-    assert_eq!((idl_msg["feedId"], idl_msg["price"], idl_msg["publishTime"], idl_msg["emaConf"]), (41, 73, 93, 117));
+    assert_eq!(
+        (
+            idl_msg["feedId"],
+            idl_msg["price"],
+            idl_msg["publishTime"],
+            idl_msg["emaConf"]
+        ),
+        (41, 73, 93, 117)
+    );
 }

@@ -12,12 +12,22 @@ use serde_json::Value;
 /// layouts with the same selector (or topic) but different fields must differ here.
 fn shape(param: &Value) -> String {
     let ty = param["type"].as_str().unwrap_or_default();
-    let indexed = if param["indexed"].as_bool() == Some(true) { "indexed " } else { "" };
+    let indexed = if param["indexed"].as_bool() == Some(true) {
+        "indexed "
+    } else {
+        ""
+    };
     match param["components"].as_array() {
         Some(components) => {
-            let inner: Vec<String> =
-                components.iter().map(|c| format!("{} {}", shape(c), c["name"].as_str().unwrap_or_default())).collect();
-            format!("{indexed}({}){}", inner.join(","), ty.trim_start_matches("tuple"))
+            let inner: Vec<String> = components
+                .iter()
+                .map(|c| format!("{} {}", shape(c), c["name"].as_str().unwrap_or_default()))
+                .collect();
+            format!(
+                "{indexed}({}){}",
+                inner.join(","),
+                ty.trim_start_matches("tuple")
+            )
         }
         None => format!("{indexed}{ty}"),
     }
@@ -30,7 +40,14 @@ fn entries(abi: &Value) -> Vec<(String, String, String, String)> {
         .flatten()
         .filter(|e| e["type"] == "function" || e["type"] == "event")
         .map(|f| {
-            let list = |k: &str| f[k].as_array().into_iter().flatten().map(shape).collect::<Vec<_>>().join(",");
+            let list = |k: &str| {
+                f[k].as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(shape)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             (
                 f["type"].as_str().unwrap_or_default().to_owned(),
                 f["name"].as_str().unwrap_or_default().to_owned(),
@@ -42,16 +59,23 @@ fn entries(abi: &Value) -> Vec<(String, String, String, String)> {
 }
 
 fn load(path: &Path) -> Value {
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-            .unwrap();
-    if v.get("abi").is_some() { v["abi"].clone() } else { v }
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap();
+    if v.get("abi").is_some() {
+        v["abi"].clone()
+    } else {
+        v
+    }
 }
 
 #[test]
 fn interfaces_match_morpho_blue_v1_reference_abis() {
     let Some(reference) = std::env::var_os("UNIMARGIN_PROTOCOL_ABIS").map(PathBuf::from) else {
-        eprintln!("UNIMARGIN_PROTOCOL_ABIS is not set: the comparison with Morpho's published ABIs did not run");
+        eprintln!(
+            "UNIMARGIN_PROTOCOL_ABIS is not set: the comparison with Morpho's published ABIs did not run"
+        );
         return;
     };
     let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/out");
@@ -61,7 +85,10 @@ fn interfaces_match_morpho_blue_v1_reference_abis() {
         ("IMorpho.json", "morpho-blue/IMorpho.json"),
         ("IIrm.json", "morpho-blue/IIrm.json"),
         ("IOracle.json", "morpho-blue/IOracle.json"),
-        ("AggregatorV3Interface.json", "common/AggregatorV3Interface.json"),
+        (
+            "AggregatorV3Interface.json",
+            "common/AggregatorV3Interface.json",
+        ),
         ("MorphoFixture.json", "morpho-blue/IMorpho.json"),
         ("IrmFixture.json", "morpho-blue/IIrm.json"),
         ("OracleFixture.json", "morpho-blue/IOracle.json"),
@@ -75,10 +102,16 @@ fn interfaces_match_morpho_blue_v1_reference_abis() {
             if name.starts_with("fixture") {
                 continue;
             }
-            let found = theirs.iter().find(|(k, n, i, _)| k == kind && n == name && i == inputs);
-            let (_, _, _, their_outputs) =
-                found.unwrap_or_else(|| panic!("{our_file}: {kind} {name}({inputs}) is not in {reference_file}"));
-            assert_eq!(outputs, their_outputs, "{our_file}: {name} returns a different layout than {reference_file}");
+            let found = theirs
+                .iter()
+                .find(|(k, n, i, _)| k == kind && n == name && i == inputs);
+            let (_, _, _, their_outputs) = found.unwrap_or_else(|| {
+                panic!("{our_file}: {kind} {name}({inputs}) is not in {reference_file}")
+            });
+            assert_eq!(
+                outputs, their_outputs,
+                "{our_file}: {name} returns a different layout than {reference_file}"
+            );
             checked += 1;
         }
     }

@@ -14,7 +14,11 @@ fn mainnet_morpho_deployments_build_one_adapter_per_listed_market() {
     let config: toml::Value = toml::from_str(&text).unwrap();
     let mut built = Vec::new();
     for d in config["deployments"].as_array().unwrap() {
-        let kind = d.get("kind").or(d.get("protocol")).and_then(|k| k.as_str()).unwrap();
+        let kind = d
+            .get("kind")
+            .or(d.get("protocol"))
+            .and_then(|k| k.as_str())
+            .unwrap();
         if kind != KIND {
             continue;
         }
@@ -33,5 +37,8 @@ fn mainnet_morpho_deployments_build_one_adapter_per_listed_market() {
             assert!(id.len() == 66 && id.starts_with("0x"), "{id}");
         }
     }
-    assert_eq!(built, vec![("ethereum".to_owned(), 5), ("base".to_owned(), 3)]);
+    assert_eq!(
+        built,
+        vec![("ethereum".to_owned(), 5), ("base".to_owned(), 3)]
+    );
 }

@@ -44,7 +44,10 @@ impl<S> Layer<S> for CountLayer {
     type Service = Counted<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Counted { inner, counter: self.0.clone() }
+        Counted {
+            inner,
+            counter: self.0.clone(),
+        }
     }
 }
 
@@ -56,8 +59,12 @@ struct Counted<S> {
 
 impl<S> Service<RequestPacket> for Counted<S>
 where
-    S: Service<RequestPacket, Response = ResponsePacket, Error = TransportError, Future = TransportFut<'static>>
-        + Send
+    S: Service<
+            RequestPacket,
+            Response = ResponsePacket,
+            Error = TransportError,
+            Future = TransportFut<'static>,
+        > + Send
         + 'static,
 {
     type Response = ResponsePacket;
@@ -78,17 +85,30 @@ where
 fn counted_client(env: &Env) -> (ChainClient, Counter) {
     let counter = Counter::default();
     let url = env.chain.url().parse().expect("url");
-    let client = ClientBuilder::default().layer(CountLayer(counter.clone())).http(url);
-    let provider = ProviderBuilder::new().disable_recommended_fillers().connect_client(client).erased();
+    let client = ClientBuilder::default()
+        .layer(CountLayer(counter.clone()))
+        .http(url);
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_client(client)
+        .erased();
     let evm = EvmClient::with_provider(env.chain.chain(), provider, EvmSettings::default());
     (ChainClient::Evm(Arc::new(evm)), counter)
 }
 
 /// Requests of one profile: pin, then the adapter's reads.
-async fn profile(client: &ChainClient, counter: &Counter, adapter: &dyn ProtocolAdapter, account: &AccountId) -> u64 {
+async fn profile(
+    client: &ChainClient,
+    counter: &Counter,
+    adapter: &dyn ProtocolAdapter,
+    account: &AccountId,
+) -> u64 {
     let before = counter.get();
     let reader = client.pin().await.expect("pin");
-    adapter.snapshots(&reader, account).await.expect("snapshots");
+    adapter
+        .snapshots(&reader, account)
+        .await
+        .expect("snapshots");
     counter.get() - before
 }
 
@@ -97,8 +117,23 @@ async fn steady_state_profile_is_one_pin_and_one_batch() {
     let env = env().await;
     let (owner, account) = env.user(1);
     let now = env.now().await;
-    env.fx.set_market("WBTC/USDC", stored(1_000_000_000_000, 400_000_000_000, now, 0)).await.unwrap();
-    env.fx.set_position("WBTC/USDC", owner, U256::ZERO, 20_000_000_000 * SHARES_PER_ASSET, 50_000_000).await.unwrap();
+    env.fx
+        .set_market(
+            "WBTC/USDC",
+            stored(1_000_000_000_000, 400_000_000_000, now, 0),
+        )
+        .await
+        .unwrap();
+    env.fx
+        .set_position(
+            "WBTC/USDC",
+            owner,
+            U256::ZERO,
+            20_000_000_000 * SHARES_PER_ASSET,
+            50_000_000,
+        )
+        .await
+        .unwrap();
     let (client, counter) = counted_client(&env);
     let market = env.adapters["WBTC/USDC"].as_ref();
 
@@ -111,20 +146,42 @@ async fn steady_state_profile_is_one_pin_and_one_batch() {
     }
 
     // A whole deployment of three markets: still one batch for all of them.
-    let params = env.fx.deployment_params(&crate::MARKETS, &risk_keys(), None).unwrap();
+    let params = env
+        .fx
+        .deployment_params(&crate::MARKETS, &risk_keys(), None)
+        .unwrap();
     let deployment = MorphoBlueAdapter::from_spec(&spec(params, &env.chain)).unwrap();
-    assert_eq!(profile(&client, &counter, &deployment, &account).await, 3, "first read of three markets");
+    assert_eq!(
+        profile(&client, &counter, &deployment, &account).await,
+        3,
+        "first read of three markets"
+    );
     assert_eq!(profile(&client, &counter, &deployment, &account).await, 2);
 
     // Discovery adds one eth_getLogs over the blocks not scanned yet for this owner.
     let params = env
         .fx
-        .deployment_params(&crate::MARKETS, &risk_keys(), Some(Discovery { from_block: 0, max_block_range: None }))
+        .deployment_params(
+            &crate::MARKETS,
+            &risk_keys(),
+            Some(Discovery {
+                from_block: 0,
+                max_block_range: None,
+            }),
+        )
         .unwrap();
     let discovering = MorphoBlueAdapter::from_spec(&spec(params, &env.chain)).unwrap();
-    assert_eq!(profile(&client, &counter, &discovering, &account).await, 4, "pin, logs, params, batch");
+    assert_eq!(
+        profile(&client, &counter, &discovering, &account).await,
+        4,
+        "pin, logs, params, batch"
+    );
     env.chain.mine().await.unwrap();
-    assert_eq!(profile(&client, &counter, &discovering, &account).await, 3, "pin, logs, batch");
+    assert_eq!(
+        profile(&client, &counter, &discovering, &account).await,
+        3,
+        "pin, logs, batch"
+    );
 }
 
 #[tokio::test]
@@ -133,19 +190,49 @@ async fn a_market_touched_since_the_last_read_costs_one_more_round_trip_once() {
     let (owner, account) = env.user(1);
     let (lender, _) = env.user(2);
     let start = env.now().await - 86_400;
-    env.fx.set_market("WETH/USDC", stored(1_000_000_000_000, 800_000_000_000, start, 0)).await.unwrap();
-    env.fx.set_position("WETH/USDC", owner, U256::ZERO, 5_000_000_000 * SHARES_PER_ASSET, 10 * E18).await.unwrap();
+    env.fx
+        .set_market(
+            "WETH/USDC",
+            stored(1_000_000_000_000, 800_000_000_000, start, 0),
+        )
+        .await
+        .unwrap();
+    env.fx
+        .set_position(
+            "WETH/USDC",
+            owner,
+            U256::ZERO,
+            5_000_000_000 * SHARES_PER_ASSET,
+            10 * E18,
+        )
+        .await
+        .unwrap();
     let (client, counter) = counted_client(&env);
     let market = env.adapters["WETH/USDC"].as_ref();
     assert_eq!(profile(&client, &counter, market, &account).await, 3);
     env.chain.advance_time(60).await.unwrap();
-    assert_eq!(profile(&client, &counter, market, &account).await, 2, "interest accrues, state unchanged");
+    assert_eq!(
+        profile(&client, &counter, market, &account).await,
+        2,
+        "interest accrues, state unchanged"
+    );
 
     // Someone supplies: the stored state changes, so the rate asked with the old state is useless.
     env.fx.fund("USDC", lender, u(1_000_000_000)).await.unwrap();
-    env.fx.supply("WETH/USDC", lender, u(1_000_000_000), lender).await.unwrap();
+    env.fx
+        .supply("WETH/USDC", lender, u(1_000_000_000), lender)
+        .await
+        .unwrap();
     env.chain.advance_time(60).await.unwrap();
-    assert_eq!(profile(&client, &counter, market, &account).await, 3, "pin, batch, rate for the new state");
+    assert_eq!(
+        profile(&client, &counter, market, &account).await,
+        3,
+        "pin, batch, rate for the new state"
+    );
     env.chain.advance_time(60).await.unwrap();
-    assert_eq!(profile(&client, &counter, market, &account).await, 2, "steady again");
+    assert_eq!(
+        profile(&client, &counter, market, &account).await,
+        2,
+        "steady again"
+    );
 }

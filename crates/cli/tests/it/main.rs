@@ -18,7 +18,9 @@ struct Demo {
 impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = Command::new("kill").arg(self.anvil_pid.to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.anvil_pid.to_string())
+            .status();
     }
 }
 
@@ -36,24 +38,37 @@ fn start_demo() -> Demo {
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("demo output");
         if let Some(rest) = line.strip_prefix("anvil") {
-            anvil_pid = rest.split("(pid ").nth(1).and_then(|s| s.trim_end_matches(')').parse().ok());
+            anvil_pid = rest
+                .split("(pid ")
+                .nth(1)
+                .and_then(|s| s.trim_end_matches(')').parse().ok());
         }
         if line.starts_with("curl -s http://") && base.is_none() {
-            let url = line.trim_start_matches("curl -s ").split(' ').next().unwrap_or_default();
+            let url = line
+                .trim_start_matches("curl -s ")
+                .split(' ')
+                .next()
+                .unwrap_or_default();
             base = url.split("/v1/").next().map(str::to_owned);
         }
         if line.starts_with("Ctrl-C") {
             break;
         }
     }
-    Demo { child, base: base.expect("demo printed its URL"), anvil_pid: anvil_pid.expect("demo printed anvil's pid") }
+    Demo {
+        child,
+        base: base.expect("demo printed its URL"),
+        anvil_pid: anvil_pid.expect("demo printed anvil's pid"),
+    }
 }
 
 /// A minimal HTTP/1.1 client: enough for the test, and independent of the server's own stack.
 fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let body = body.unwrap_or("");
     write!(
         stream,
@@ -63,10 +78,24 @@ fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, serde
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let status: u16 = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    let status: u16 = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
     let (head, payload) = response.split_once("\r\n\r\n").expect("headers");
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(payload) } else { payload.to_owned() };
-    (status, serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null))
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -98,9 +127,21 @@ fn demo_serves_the_seeded_owner_and_fails_closed_when_anvil_stops() {
     assert_eq!(profile["totals"]["collateral_usd"], "60000");
     assert_eq!(profile["totals"]["debt_usd"], "14999.4");
     // 48300 / 14999.4, exact to 28 digits.
-    assert!(profile["health"].as_str().unwrap().starts_with("3.22012880515220608"), "{}", profile["health"]);
+    assert!(
+        profile["health"]
+            .as_str()
+            .unwrap()
+            .starts_with("3.22012880515220608"),
+        "{}",
+        profile["health"]
+    );
 
-    let (status, same) = http(&demo.base, "GET", &format!("/v1/accounts/eip155:31337:{owner}/profile"), None);
+    let (status, same) = http(
+        &demo.base,
+        "GET",
+        &format!("/v1/accounts/eip155:31337:{owner}/profile"),
+        None,
+    );
     assert_eq!(status, 200);
     assert_eq!(same["totals"], profile["totals"]);
 
@@ -109,7 +150,10 @@ fn demo_serves_the_seeded_owner_and_fails_closed_when_anvil_stops() {
     assert_eq!(protocols["protocols"][0]["chain"], "eip155:31337");
 
     // Stop anvil: the next profile must not look healthy.
-    Command::new("kill").arg(demo.anvil_pid.to_string()).status().unwrap();
+    Command::new("kill")
+        .arg(demo.anvil_pid.to_string())
+        .status()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let (status, err) = http(&demo.base, "POST", "/v1/profiles", Some(&body));
     assert!(status == 502 || status == 504, "status {status}: {err}");
@@ -126,7 +170,11 @@ fn schemas_check_passes_on_the_checked_in_files() {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -134,9 +182,17 @@ fn invalid_configuration_names_the_key() {
     let dir = std::env::temp_dir().join(format!("unimargin-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.toml");
-    std::fs::write(&path, "[chains.x]\nid = \"eip155:0\"\nrpc_url = \"http://127.0.0.1:1\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[chains.x]\nid = \"eip155:0\"\nrpc_url = \"http://127.0.0.1:1\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_unimargin"))
-        .args(["profile", "eip155:1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--config"])
+        .args([
+            "profile",
+            "eip155:1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            "--config",
+        ])
         .arg(&path)
         .output()
         .unwrap();
@@ -145,7 +201,15 @@ fn invalid_configuration_names_the_key() {
     assert!(stderr.contains("chains.x.id"), "{stderr}");
 
     std::fs::write(&path, "[server]\nbind = \"nonsense\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_unimargin")).args(["serve", "--config"]).arg(&path).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_unimargin"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bind"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bind"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -33,7 +33,11 @@ pub struct Batch<'a> {
 
 impl<'a> Batch<'a> {
     pub(crate) fn new(evm: &'a PinnedEvm) -> Self {
-        Self { evm, calls: Vec::new(), labels: Vec::new() }
+        Self {
+            evm,
+            calls: Vec::new(),
+            labels: Vec::new(),
+        }
     }
 
     /// Adds a call; decode its result later with the returned handle.
@@ -44,7 +48,10 @@ impl<'a> Batch<'a> {
             callData: call.abi_encode().into(),
         });
         self.labels.push((target, C::SIGNATURE));
-        CallHandle { index: self.calls.len() - 1, _call: PhantomData }
+        CallHandle {
+            index: self.calls.len() - 1,
+            _call: PhantomData,
+        }
     }
 
     /// Number of calls queued.
@@ -61,7 +68,10 @@ impl<'a> Batch<'a> {
     /// reader (by other adapters of the same profile) travel in the same `aggregate3` request.
     pub async fn execute(self) -> Result<BatchResults> {
         let results = self.evm.submit(self.calls).await?;
-        Ok(BatchResults { results, labels: self.labels })
+        Ok(BatchResults {
+            results,
+            labels: self.labels,
+        })
     }
 }
 

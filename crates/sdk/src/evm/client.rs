@@ -57,7 +57,10 @@ pub struct EvmClient {
 impl fmt::Debug for EvmClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The provider holds the RPC URL, which may embed an API key: never print it.
-        f.debug_struct("EvmClient").field("chain", &self.chain).field("settings", &self.settings).finish()
+        f.debug_struct("EvmClient")
+            .field("chain", &self.chain)
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -65,17 +68,33 @@ impl EvmClient {
     /// A client over HTTP(S). The chain id is not queried here, so a client can be built while
     /// the node is down; the first read reports the outage.
     pub fn http(chain: ChainId, url: &str, settings: EvmSettings) -> Result<Self> {
-        let url: alloy::transports::http::reqwest::Url =
-            url.parse().map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
+        let url: alloy::transports::http::reqwest::Url = url
+            .parse()
+            .map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
         let requests = RequestCounter::default();
-        let client = ClientBuilder::default().layer(CountingLayer(requests.clone())).http(url);
-        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_client(client).erased();
-        Ok(Self { chain, provider, settings, requests })
+        let client = ClientBuilder::default()
+            .layer(CountingLayer(requests.clone()))
+            .http(url);
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .connect_client(client)
+            .erased();
+        Ok(Self {
+            chain,
+            provider,
+            settings,
+            requests,
+        })
     }
 
     /// A client over an existing provider (its requests are not counted).
     pub fn with_provider(chain: ChainId, provider: DynProvider, settings: EvmSettings) -> Self {
-        Self { chain, provider, settings, requests: RequestCounter::default() }
+        Self {
+            chain,
+            provider,
+            settings,
+            requests: RequestCounter::default(),
+        }
     }
 
     /// JSON-RPC HTTP requests sent by a client built with [`http`](Self::http).
@@ -104,7 +123,12 @@ impl EvmClient {
         let block = self
             .timed(self.provider.get_block_by_number(tag).into_future())
             .await?
-            .ok_or_else(|| AdapterError::malformed(format!("block {tag} on {}", self.chain), "node returned null"))?;
+            .ok_or_else(|| {
+                AdapterError::malformed(
+                    format!("block {tag} on {}", self.chain),
+                    "node returned null",
+                )
+            })?;
         Ok(PinnedEvm {
             chain: self.chain.clone(),
             provider: self.provider.clone(),
@@ -164,7 +188,11 @@ impl PinnedEvm {
 
     /// The read point for provenance.
     pub fn read_point(&self) -> ReadPoint {
-        ReadPoint::Block { number: self.number, hash: self.hash.clone(), timestamp: self.timestamp }
+        ReadPoint::Block {
+            number: self.number,
+            hash: self.hash.clone(),
+            timestamp: self.timestamp,
+        }
     }
 
     /// CAIP-10 spelling of a contract on this chain, for provenance and messages.
@@ -179,12 +207,19 @@ impl PinnedEvm {
 
     /// One `eth_call` at the pinned block, decoded as `C`'s return type.
     pub async fn call<C: SolCall>(&self, target: Address, call: &C) -> Result<C::Return> {
-        let raw = self.raw_call(target, call.abi_encode().into()).await.map_err(|e| match e {
-            AdapterError::RpcError { message, .. } if message.contains("revert") => {
-                AdapterError::CallReverted { target: target.to_checksum(None), function: C::SIGNATURE, reason: Some(message) }
-            }
-            other => other,
-        })?;
+        let raw = self
+            .raw_call(target, call.abi_encode().into())
+            .await
+            .map_err(|e| match e {
+                AdapterError::RpcError { message, .. } if message.contains("revert") => {
+                    AdapterError::CallReverted {
+                        target: target.to_checksum(None),
+                        function: C::SIGNATURE,
+                        reason: Some(message),
+                    }
+                }
+                other => other,
+            })?;
         C::abi_decode_returns(&raw)
             .map_err(|e| AdapterError::malformed(format!("{} at {target}", C::SIGNATURE), e))
     }
@@ -199,14 +234,27 @@ impl PinnedEvm {
         to_block: u64,
     ) -> Result<Vec<alloy::rpc::types::Log>> {
         let to_block = to_block.min(self.number);
-        let filter = filter.from_block(from_block.min(to_block)).to_block(to_block);
-        timed(&self.chain, self.settings.request_timeout, self.provider.get_logs(&filter)).await
+        let filter = filter
+            .from_block(from_block.min(to_block))
+            .to_block(to_block);
+        timed(
+            &self.chain,
+            self.settings.request_timeout,
+            self.provider.get_logs(&filter),
+        )
+        .await
     }
 
     /// A raw `eth_call` at the pinned block.
     pub(crate) async fn raw_call(&self, target: Address, input: Bytes) -> Result<Bytes> {
-        let tx = TransactionRequest::default().with_to(target).with_input(input);
-        let fut = self.provider.call(tx).block(BlockId::number(self.number)).into_future();
+        let tx = TransactionRequest::default()
+            .with_to(target)
+            .with_input(input);
+        let fut = self
+            .provider
+            .call(tx)
+            .block(BlockId::number(self.number))
+            .into_future();
         timed(&self.chain, self.settings.request_timeout, fut).await
     }
 
@@ -215,8 +263,13 @@ impl PinnedEvm {
     }
 
     /// Sends calls through the coalescer of this read point.
-    pub(crate) async fn submit(&self, calls: Vec<IMulticall3::Call3>) -> Result<Vec<IMulticall3::Result>> {
-        self.coalescer.submit(self, calls, self.settings.coalesce_window).await
+    pub(crate) async fn submit(
+        &self,
+        calls: Vec<IMulticall3::Call3>,
+    ) -> Result<Vec<IMulticall3::Result>> {
+        self.coalescer
+            .submit(self, calls, self.settings.coalesce_window)
+            .await
     }
 }
 
@@ -243,11 +296,20 @@ pub(crate) fn redact_urls(message: &str) -> String {
         .split_inclusive(char::is_whitespace)
         .map(|word| {
             let trimmed = word.trim_start_matches(['(', '"', '\'']);
-            if trimmed.starts_with("http://") || trimmed.starts_with("https://") || trimmed.starts_with("ws://") || trimmed.starts_with("wss://") {
+            if trimmed.starts_with("http://")
+                || trimmed.starts_with("https://")
+                || trimmed.starts_with("ws://")
+                || trimmed.starts_with("wss://")
+            {
                 let body = trimmed.trim_end();
                 let tail = &trimmed[body.len()..];
-                let punctuation = body.len() - body.trim_end_matches([')', ':', ',', '"', '\'', '.']).len();
-                format!("{}<url>{}{tail}", &word[..word.len() - trimmed.len()], &body[body.len() - punctuation..])
+                let punctuation =
+                    body.len() - body.trim_end_matches([')', ':', ',', '"', '\'', '.']).len();
+                format!(
+                    "{}<url>{}{tail}",
+                    &word[..word.len() - trimmed.len()],
+                    &body[body.len() - punctuation..]
+                )
             } else {
                 word.to_owned()
             }
@@ -259,16 +321,24 @@ pub(crate) fn redact_urls(message: &str) -> String {
 fn classify(chain: &ChainId, e: RpcError<TransportErrorKind>) -> AdapterError {
     let chain = chain.to_string();
     match e {
-        RpcError::ErrorResp(payload) => {
-            AdapterError::RpcError { chain, message: format!("{} (code {})", payload.message, payload.code) }
-        }
+        RpcError::ErrorResp(payload) => AdapterError::RpcError {
+            chain,
+            message: format!("{} (code {})", payload.message, payload.code),
+        },
         RpcError::NullResp => AdapterError::malformed(format!("rpc on {chain}"), "null response"),
         RpcError::DeserError { err, .. } => AdapterError::malformed(format!("rpc on {chain}"), err),
-        RpcError::Transport(TransportErrorKind::HttpError(http)) => {
-            AdapterError::RpcError { chain, message: format!("HTTP {}", http.status) }
-        }
-        RpcError::Transport(kind) => AdapterError::RpcUnavailable { chain, message: redact_urls(&kind.to_string()) },
-        other => AdapterError::RpcError { chain, message: redact_urls(&other.to_string()) },
+        RpcError::Transport(TransportErrorKind::HttpError(http)) => AdapterError::RpcError {
+            chain,
+            message: format!("HTTP {}", http.status),
+        },
+        RpcError::Transport(kind) => AdapterError::RpcUnavailable {
+            chain,
+            message: redact_urls(&kind.to_string()),
+        },
+        other => AdapterError::RpcError {
+            chain,
+            message: redact_urls(&other.to_string()),
+        },
     }
 }
 
@@ -278,9 +348,13 @@ mod tests {
 
     #[test]
     fn urls_never_survive_into_messages() {
-        let m = "error sending request for url (https://eth.example/v2/SECRETKEY): connection refused";
+        let m =
+            "error sending request for url (https://eth.example/v2/SECRETKEY): connection refused";
         let r = redact_urls(m);
-        assert_eq!(r, "error sending request for url (<url>): connection refused");
+        assert_eq!(
+            r,
+            "error sending request for url (<url>): connection refused"
+        );
         assert_eq!(redact_urls("no url here"), "no url here");
     }
 }

@@ -39,9 +39,14 @@ impl Coalescer {
         }
         let (reply, rx) = oneshot::channel();
         let opens_window = {
-            let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut queue = self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let opens = queue.is_none();
-            queue.get_or_insert_with(Vec::new).push(Waiting { calls, reply });
+            queue
+                .get_or_insert_with(Vec::new)
+                .push(Waiting { calls, reply });
             opens
         };
         if opens_window {
@@ -49,7 +54,12 @@ impl Coalescer {
             let evm = evm.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(window).await;
-                let waiting = me.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or_default();
+                let waiting = me
+                    .queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .unwrap_or_default();
                 flush(&evm, waiting).await;
             });
         }
@@ -62,7 +72,8 @@ impl Coalescer {
 
 async fn flush(evm: &PinnedEvm, waiting: Vec<Waiting>) {
     let lengths: Vec<usize> = waiting.iter().map(|w| w.calls.len()).collect();
-    let (calls, replies): (Vec<_>, Vec<_>) = waiting.into_iter().map(|w| (w.calls, w.reply)).unzip();
+    let (calls, replies): (Vec<_>, Vec<_>) =
+        waiting.into_iter().map(|w| (w.calls, w.reply)).unzip();
     match send(evm, calls.into_iter().flatten().collect()).await {
         Ok(results) => {
             let mut results = results.into_iter();
@@ -79,7 +90,10 @@ async fn flush(evm: &PinnedEvm, waiting: Vec<Waiting>) {
 }
 
 /// One `aggregate3` per `max_calls_per_batch` calls, sent concurrently, results in order.
-pub(crate) async fn send(evm: &PinnedEvm, calls: Vec<IMulticall3::Call3>) -> Result<Vec<IMulticall3::Result>> {
+pub(crate) async fn send(
+    evm: &PinnedEvm,
+    calls: Vec<IMulticall3::Call3>,
+) -> Result<Vec<IMulticall3::Result>> {
     if calls.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,7 +101,9 @@ pub(crate) async fn send(evm: &PinnedEvm, calls: Vec<IMulticall3::Call3>) -> Res
     let multicall = evm.settings().multicall;
     let futures = calls.chunks(chunk).map(|calls| {
         let expected = calls.len();
-        let call = IMulticall3::aggregate3Call { calls: calls.to_vec() };
+        let call = IMulticall3::aggregate3Call {
+            calls: calls.to_vec(),
+        };
         async move {
             let out = evm.call(multicall, &call).await?;
             if out.len() != expected {
@@ -99,5 +115,9 @@ pub(crate) async fn send(evm: &PinnedEvm, calls: Vec<IMulticall3::Call3>) -> Res
             Ok(out)
         }
     });
-    Ok(futures::future::try_join_all(futures).await?.into_iter().flatten().collect())
+    Ok(futures::future::try_join_all(futures)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }

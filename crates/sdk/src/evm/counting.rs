@@ -34,7 +34,10 @@ impl<S> Layer<S> for CountingLayer {
     type Service = CountingService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CountingService { inner, counter: self.0.clone() }
+        CountingService {
+            inner,
+            counter: self.0.clone(),
+        }
     }
 }
 
@@ -47,8 +50,12 @@ pub struct CountingService<S> {
 
 impl<S> Service<RequestPacket> for CountingService<S>
 where
-    S: Service<RequestPacket, Response = ResponsePacket, Error = TransportError, Future = TransportFut<'static>>
-        + Send
+    S: Service<
+            RequestPacket,
+            Response = ResponsePacket,
+            Error = TransportError,
+            Future = TransportFut<'static>,
+        > + Send
         + 'static,
 {
     type Response = ResponsePacket;

@@ -32,7 +32,8 @@ pub const MAX_KEYS_PER_CALL: usize = 100;
 
 /// The `Clock` sysvar: its `unix_timestamp` at the pinned slot is the time every staleness check
 /// of the profile is judged against, as the programs themselves judge it.
-pub const CLOCK_SYSVAR: Pubkey = solana_pubkey::pubkey!("SysvarC1ock11111111111111111111111111111111");
+pub const CLOCK_SYSVAR: Pubkey =
+    solana_pubkey::pubkey!("SysvarC1ock11111111111111111111111111111111");
 
 /// Per-cluster settings of the Solana client.
 #[derive(Debug, Clone)]
@@ -68,7 +69,10 @@ pub struct SolanaClient {
 impl fmt::Debug for SolanaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The RPC client holds the URL, which may embed an API key: never print it.
-        f.debug_struct("SolanaClient").field("chain", &self.chain).field("settings", &self.settings).finish()
+        f.debug_struct("SolanaClient")
+            .field("chain", &self.chain)
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -77,14 +81,22 @@ impl SolanaClient {
     /// down; the first read reports the outage.
     pub fn http(chain: ChainId, url: &str, settings: SolanaSettings) -> Result<Self> {
         // Validated here so a typo fails at start-up (the client itself only parses on send).
-        let _: alloy::transports::http::reqwest::Url =
-            url.parse().map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
+        let _: alloy::transports::http::reqwest::Url = url
+            .parse()
+            .map_err(|e| AdapterError::Config(format!("invalid RPC URL for {chain}: {e}")))?;
         let rpc = RpcClient::new_with_timeout_and_commitment(
             url.to_owned(),
             settings.request_timeout,
-            CommitmentConfig { commitment: settings.commitment },
+            CommitmentConfig {
+                commitment: settings.commitment,
+            },
         );
-        Ok(Self { chain, rpc: Arc::new(rpc), settings, requests: Arc::default() })
+        Ok(Self {
+            chain,
+            rpc: Arc::new(rpc),
+            settings,
+            requests: Arc::default(),
+        })
     }
 
     /// The chain.
@@ -105,8 +117,12 @@ impl SolanaClient {
     /// Pins a slot: `getSlot` at the configured commitment, then the `Clock` sysvar at that slot.
     /// Two requests, shared by every adapter of the profile on this cluster.
     pub async fn pin(&self) -> Result<PinnedSolana> {
-        let commitment = CommitmentConfig { commitment: self.settings.commitment };
-        let slot: u64 = self.send(RpcRequest::GetSlot, json!([commitment]), "getSlot").await?;
+        let commitment = CommitmentConfig {
+            commitment: self.settings.commitment,
+        };
+        let slot: u64 = self
+            .send(RpcRequest::GetSlot, json!([commitment]), "getSlot")
+            .await?;
         let mut inner = Inner {
             chain: self.chain.clone(),
             rpc: self.rpc.clone(),
@@ -122,7 +138,12 @@ impl SolanaClient {
             .into_iter()
             .next()
             .flatten()
-            .ok_or_else(|| AdapterError::malformed(format!("Clock sysvar on {}", self.chain), "account missing"))?
+            .ok_or_else(|| {
+                AdapterError::malformed(
+                    format!("Clock sysvar on {}", self.chain),
+                    "account missing",
+                )
+            })?
             .data;
         // Clock: slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64,
         // unix_timestamp i64 — 40 bytes, little endian.
@@ -138,7 +159,9 @@ impl SolanaClient {
                 )
             })?;
         inner.unix_timestamp = ts;
-        Ok(PinnedSolana { inner: Arc::new(inner) })
+        Ok(PinnedSolana {
+            inner: Arc::new(inner),
+        })
     }
 
     async fn send<T: serde::de::DeserializeOwned>(
@@ -147,7 +170,16 @@ impl SolanaClient {
         params: Value,
         what: &'static str,
     ) -> Result<T> {
-        send(&self.chain, &self.rpc, &self.requests, self.settings.request_timeout, req, params, what).await
+        send(
+            &self.chain,
+            &self.rpc,
+            &self.requests,
+            self.settings.request_timeout,
+            req,
+            params,
+            what,
+        )
+        .await
     }
 }
 
@@ -200,15 +232,19 @@ impl AccountFilter {
     /// `memcmp` on a 32-byte key field (an authority, a market): the usual way to find an
     /// owner's accounts.
     pub fn key_at(offset: usize, key: &Pubkey) -> Self {
-        Self::Memcmp { offset, bytes: key.to_bytes().to_vec() }
+        Self::Memcmp {
+            offset,
+            bytes: key.to_bytes().to_vec(),
+        }
     }
 
     fn to_rpc(&self) -> RpcFilterType {
         match self {
             Self::DataSize(n) => RpcFilterType::DataSize(*n),
-            Self::Memcmp { offset, bytes } => {
-                RpcFilterType::Memcmp(Memcmp::new(*offset, MemcmpEncodedBytes::Base64(BASE64.encode(bytes))))
-            }
+            Self::Memcmp { offset, bytes } => RpcFilterType::Memcmp(Memcmp::new(
+                *offset,
+                MemcmpEncodedBytes::Base64(BASE64.encode(bytes)),
+            )),
         }
     }
 }
@@ -268,7 +304,10 @@ impl PinnedSolana {
 
     /// The read point for provenance: the pinned slot and the cluster clock at it.
     pub fn read_point(&self) -> ReadPoint {
-        ReadPoint::Slot { slot: self.inner.slot, timestamp: u64::try_from(self.inner.unix_timestamp).ok() }
+        ReadPoint::Slot {
+            slot: self.inner.slot,
+            timestamp: u64::try_from(self.inner.unix_timestamp).ok(),
+        }
     }
 
     /// CAIP-10 spelling of an account on this cluster, for provenance and messages.
@@ -279,7 +318,10 @@ impl PinnedSolana {
     /// `getMultipleAccounts` for `keys`, in order; `None` where an account does not exist. Split
     /// into chunks of at most `max_keys_per_call` keys, sent concurrently, each with
     /// `minContextSlot` = the pinned slot.
-    pub async fn get_multiple_accounts(&self, keys: &[Pubkey]) -> Result<Served<Vec<Option<RawAccount>>>> {
+    pub async fn get_multiple_accounts(
+        &self,
+        keys: &[Pubkey],
+    ) -> Result<Served<Vec<Option<RawAccount>>>> {
         get_multiple_accounts(&self.inner, keys).await
     }
 
@@ -296,7 +338,11 @@ impl PinnedSolana {
             sort_results: Some(true),
         };
         let reply: OptionalContext<Vec<RpcKeyedAccount>> = self
-            .send(RpcRequest::GetProgramAccounts, json!([program.to_string(), config]), "getProgramAccounts")
+            .send(
+                RpcRequest::GetProgramAccounts,
+                json!([program.to_string(), config]),
+                "getProgramAccounts",
+            )
             .await?;
         let Response { context, value } = match reply {
             OptionalContext::Context(r) => r,
@@ -318,10 +364,16 @@ impl PinnedSolana {
                         format!("pubkey {}: {e}", keyed.pubkey),
                     )
                 })?;
-                Ok(KeyedAccount { account: self.inner.raw_account(&pubkey, keyed.account)?, pubkey })
+                Ok(KeyedAccount {
+                    account: self.inner.raw_account(&pubkey, keyed.account)?,
+                    pubkey,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Served { slot: context.slot, value })
+        Ok(Served {
+            slot: context.slot,
+            value,
+        })
     }
 
     async fn send<T: serde::de::DeserializeOwned>(
@@ -340,7 +392,9 @@ impl Inner {
             // zstd-compressed when the node supports it; plain base64 replies are accepted.
             encoding: Some(UiAccountEncoding::Base64Zstd),
             data_slice: None,
-            commitment: Some(CommitmentConfig { commitment: self.settings.commitment }),
+            commitment: Some(CommitmentConfig {
+                commitment: self.settings.commitment,
+            }),
             min_context_slot: Some(self.slot),
         }
     }
@@ -350,7 +404,10 @@ impl Inner {
         if served < self.slot {
             return Err(AdapterError::RpcError {
                 chain: self.chain.to_string(),
-                message: format!("{what} served at slot {served}, older than the pinned slot {}", self.slot),
+                message: format!(
+                    "{what} served at slot {served}, older than the pinned slot {}",
+                    self.slot
+                ),
             });
         }
         self.latest_served.fetch_max(served, Ordering::Relaxed);
@@ -359,11 +416,20 @@ impl Inner {
 
     fn raw_account(&self, key: &Pubkey, ui: UiAccount) -> Result<RawAccount> {
         let what = || format!("account {key} on {}", self.chain);
-        let data =
-            ui.data.decode().ok_or_else(|| AdapterError::malformed(what(), "data is not base64 / base64+zstd"))?;
-        let owner =
-            ui.owner.parse().map_err(|e| AdapterError::malformed(what(), format!("owner {}: {e}", ui.owner)))?;
-        Ok(RawAccount { lamports: ui.lamports, owner, executable: ui.executable, data })
+        let data = ui
+            .data
+            .decode()
+            .ok_or_else(|| AdapterError::malformed(what(), "data is not base64 / base64+zstd"))?;
+        let owner = ui
+            .owner
+            .parse()
+            .map_err(|e| AdapterError::malformed(what(), format!("owner {}: {e}", ui.owner)))?;
+        Ok(RawAccount {
+            lamports: ui.lamports,
+            owner,
+            executable: ui.executable,
+            data,
+        })
     }
 
     async fn send<T: serde::de::DeserializeOwned>(
@@ -372,18 +438,38 @@ impl Inner {
         params: Value,
         what: &'static str,
     ) -> Result<T> {
-        send(&self.chain, &self.rpc, &self.requests, self.settings.request_timeout, req, params, what).await
+        send(
+            &self.chain,
+            &self.rpc,
+            &self.requests,
+            self.settings.request_timeout,
+            req,
+            params,
+            what,
+        )
+        .await
     }
 }
 
-async fn get_multiple_accounts(inner: &Inner, keys: &[Pubkey]) -> Result<Served<Vec<Option<RawAccount>>>> {
+async fn get_multiple_accounts(
+    inner: &Inner,
+    keys: &[Pubkey],
+) -> Result<Served<Vec<Option<RawAccount>>>> {
     let chunk = inner.settings.max_keys_per_call.clamp(1, MAX_KEYS_PER_CALL);
     let config = inner.account_config();
     let calls = keys.chunks(chunk).map(|keys| {
-        let params = json!([keys.iter().map(ToString::to_string).collect::<Vec<_>>(), config]);
+        let params = json!([
+            keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            config
+        ]);
         async move {
-            let reply: Response<Vec<Option<UiAccount>>> =
-                inner.send(RpcRequest::GetMultipleAccounts, params, "getMultipleAccounts").await?;
+            let reply: Response<Vec<Option<UiAccount>>> = inner
+                .send(
+                    RpcRequest::GetMultipleAccounts,
+                    params,
+                    "getMultipleAccounts",
+                )
+                .await?;
             inner.check_slot(reply.context.slot, "getMultipleAccounts")?;
             if reply.value.len() != keys.len() {
                 return Err(AdapterError::malformed(
@@ -445,29 +531,53 @@ fn timeout_error(chain: &ChainId, timeout: Duration) -> AdapterError {
 
 /// Maps the client's errors onto adapter errors by kind, never by message text. Transport
 /// messages are printed without their URL (it may carry an API key).
-fn classify(chain: &ChainId, timeout: Duration, e: ClientError, what: &'static str) -> AdapterError {
+fn classify(
+    chain: &ChainId,
+    timeout: Duration,
+    e: ClientError,
+    what: &'static str,
+) -> AdapterError {
     let chain_s = chain.to_string();
     match *e.kind {
         ErrorKind::Reqwest(err) => {
             if err.is_timeout() {
                 timeout_error(chain, timeout)
             } else if let Some(status) = err.status() {
-                AdapterError::RpcError { chain: chain_s, message: format!("{what}: HTTP {status}") }
+                AdapterError::RpcError {
+                    chain: chain_s,
+                    message: format!("{what}: HTTP {status}"),
+                }
             } else {
-                AdapterError::RpcUnavailable { chain: chain_s, message: format!("{what}: {}", err.without_url()) }
+                AdapterError::RpcUnavailable {
+                    chain: chain_s,
+                    message: format!("{what}: {}", err.without_url()),
+                }
             }
         }
-        ErrorKind::Io(err) => AdapterError::RpcUnavailable { chain: chain_s, message: format!("{what}: {err}") },
+        ErrorKind::Io(err) => AdapterError::RpcUnavailable {
+            chain: chain_s,
+            message: format!("{what}: {err}"),
+        },
         ErrorKind::RpcError(RpcError::RpcResponseError { code, message, .. }) => {
-            AdapterError::RpcError { chain: chain_s, message: format!("{what}: {message} (code {code})") }
+            AdapterError::RpcError {
+                chain: chain_s,
+                message: format!("{what}: {message} (code {code})"),
+            }
         }
-        ErrorKind::RpcError(RpcError::ParseError(expected)) => {
-            AdapterError::malformed(format!("{what} on {chain_s}"), format!("expected {expected}"))
-        }
+        ErrorKind::RpcError(RpcError::ParseError(expected)) => AdapterError::malformed(
+            format!("{what} on {chain_s}"),
+            format!("expected {expected}"),
+        ),
         ErrorKind::RpcError(RpcError::RpcRequestError(message) | RpcError::ForUser(message)) => {
-            AdapterError::RpcError { chain: chain_s, message: format!("{what}: {message}") }
+            AdapterError::RpcError {
+                chain: chain_s,
+                message: format!("{what}: {message}"),
+            }
         }
         ErrorKind::SerdeJson(err) => AdapterError::malformed(format!("{what} on {chain_s}"), err),
-        other => AdapterError::RpcError { chain: chain_s, message: format!("{what}: {other}") },
+        other => AdapterError::RpcError {
+            chain: chain_s,
+            message: format!("{what}: {other}"),
+        },
     }
 }

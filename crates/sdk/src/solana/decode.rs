@@ -82,7 +82,10 @@ impl From<DecodeError> for AdapterError {
             | DecodeError::WrongDiscriminator { account, .. }
             | DecodeError::InvalidField { account, .. } => account.clone(),
         };
-        AdapterError::Malformed { what, detail: e.to_string() }
+        AdapterError::Malformed {
+            what,
+            detail: e.to_string(),
+        }
     }
 }
 
@@ -114,12 +117,21 @@ pub struct AccountSpec {
 impl AccountSpec {
     /// An Anchor account of `type_name`, owned by `owner`, of exactly `size` bytes.
     pub const fn anchor(type_name: &'static str, owner: Pubkey, size: usize) -> Self {
-        Self { type_name, owner, size, anchor: true }
+        Self {
+            type_name,
+            owner,
+            size,
+            anchor: true,
+        }
     }
 
     /// Checks owner, size and discriminator, in that order (a wrong owner explains a wrong size
     /// better than the other way round), and returns the data.
-    pub fn check<'a>(&self, key: &Pubkey, account: &'a RawAccount) -> Result<&'a [u8], DecodeError> {
+    pub fn check<'a>(
+        &self,
+        key: &Pubkey,
+        account: &'a RawAccount,
+    ) -> Result<&'a [u8], DecodeError> {
         if account.owner != self.owner {
             return Err(DecodeError::WrongOwner {
                 account: key.to_string(),
@@ -160,23 +172,43 @@ impl AccountSpec {
 
     /// Checks the account and views it (after the discriminator) as `T`, copied out so the
     /// data's alignment does not matter. `T`'s size must be `size - 8` for Anchor accounts.
-    pub fn decode_pod<T: bytemuck::Pod>(&self, key: &Pubkey, account: &RawAccount) -> Result<T, DecodeError> {
+    pub fn decode_pod<T: bytemuck::Pod>(
+        &self,
+        key: &Pubkey,
+        account: &RawAccount,
+    ) -> Result<T, DecodeError> {
         let data = self.check(key, account)?;
         self.pod_from_checked(key, data)
     }
 
     /// Like [`decode_pod`](Self::decode_pod) for data whose owner is checked elsewhere.
-    pub fn decode_pod_data<T: bytemuck::Pod>(&self, key: &Pubkey, data: &[u8]) -> Result<T, DecodeError> {
+    pub fn decode_pod_data<T: bytemuck::Pod>(
+        &self,
+        key: &Pubkey,
+        data: &[u8],
+    ) -> Result<T, DecodeError> {
         self.check_data(key, data)?;
         self.pod_from_checked(key, data)
     }
 
-    fn pod_from_checked<T: bytemuck::Pod>(&self, key: &Pubkey, data: &[u8]) -> Result<T, DecodeError> {
-        let body = if self.anchor { &data[DISCRIMINATOR_LEN..] } else { data };
+    fn pod_from_checked<T: bytemuck::Pod>(
+        &self,
+        key: &Pubkey,
+        data: &[u8],
+    ) -> Result<T, DecodeError> {
+        let body = if self.anchor {
+            &data[DISCRIMINATOR_LEN..]
+        } else {
+            data
+        };
         bytemuck::try_pod_read_unaligned(body).map_err(|e| DecodeError::InvalidField {
             account: key.to_string(),
             type_name: self.type_name,
-            detail: format!("layout of {} bytes does not fit {} bytes of data: {e:?}", size_of::<T>(), body.len()),
+            detail: format!(
+                "layout of {} bytes does not fit {} bytes of data: {e:?}",
+                size_of::<T>(),
+                body.len()
+            ),
         })
     }
 }
@@ -187,7 +219,10 @@ pub fn require<'a>(
     account: Option<&'a RawAccount>,
     type_name: &'static str,
 ) -> Result<&'a RawAccount, DecodeError> {
-    account.ok_or_else(|| DecodeError::Missing { account: key.to_string(), type_name })
+    account.ok_or_else(|| DecodeError::Missing {
+        account: key.to_string(),
+        type_name,
+    })
 }
 
 #[cfg(test)]

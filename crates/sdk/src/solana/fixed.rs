@@ -43,7 +43,9 @@ impl WrappedI80F48 {
 
     /// From raw bits.
     pub fn from_bits(bits: i128) -> Self {
-        Self { value: bits.to_le_bytes() }
+        Self {
+            value: bits.to_le_bytes(),
+        }
     }
 
     /// The value as a decimal (see [`i80f48_to_decimal`]).
@@ -55,17 +57,33 @@ impl WrappedI80F48 {
 /// An `I80F48` (raw bits) as a decimal: exact when it fits, else rounded — [`Rounding::Down`]
 /// never above the exact value, [`Rounding::Up`] never below it (for negative values too).
 pub fn i80f48_to_decimal(bits: i128, rounding: Rounding) -> Result<Scaled, AdapterError> {
-    signed_to_decimal(bits.is_negative(), U512::from(bits.unsigned_abs()), I80F48_FRAC_BITS, rounding)
+    signed_to_decimal(
+        bits.is_negative(),
+        U512::from(bits.unsigned_abs()),
+        I80F48_FRAC_BITS,
+        rounding,
+    )
 }
 
 /// An `I80F48` amount of base units (raw bits) as whole tokens: `bits / 2^48 / 10^decimals`,
 /// exact when it fits, rounded as [`i80f48_to_decimal`] rounds.
-pub fn i80f48_to_decimal_scaled(bits: i128, decimals: u8, rounding: Rounding) -> Result<Scaled, AdapterError> {
+pub fn i80f48_to_decimal_scaled(
+    bits: i128,
+    decimals: u8,
+    rounding: Rounding,
+) -> Result<Scaled, AdapterError> {
     let magnitude = U512::from(bits.unsigned_abs());
     let mantissa = magnitude * U512::from(5u8).pow(U512::from(I80F48_FRAC_BITS));
-    decimal_from_parts(bits.is_negative(), mantissa, I80F48_FRAC_BITS + u32::from(decimals), rounding).ok_or_else(
-        || AdapterError::OutOfRange { what: "token amount".into(), value: format!("{bits} / 2^48 / 10^{decimals}") },
+    decimal_from_parts(
+        bits.is_negative(),
+        mantissa,
+        I80F48_FRAC_BITS + u32::from(decimals),
+        rounding,
     )
+    .ok_or_else(|| AdapterError::OutOfRange {
+        what: "token amount".into(),
+        value: format!("{bits} / 2^48 / 10^{decimals}"),
+    })
 }
 
 /// A Kamino `Fraction` (`u128` with 60 fractional bits) as a decimal, exact when it fits.
@@ -75,7 +93,10 @@ pub fn fraction_to_decimal(bits: u128, rounding: Rounding) -> Result<Scaled, Ada
 
 /// A Kamino `BigFractionBytes` (256 bits in four little-endian `u64` words, 60 fractional bits)
 /// as a decimal, exact when it fits.
-pub fn big_fraction_to_decimal(words: [u64; 4], rounding: Rounding) -> Result<Scaled, AdapterError> {
+pub fn big_fraction_to_decimal(
+    words: [u64; 4],
+    rounding: Rounding,
+) -> Result<Scaled, AdapterError> {
     let mut limbs = [0u64; 8];
     limbs[..4].copy_from_slice(&words);
     signed_to_decimal(false, U512::from_limbs(limbs), FRACTION_FRAC_BITS, rounding)
@@ -95,16 +116,28 @@ fn signed_to_decimal(
 ) -> Result<Scaled, AdapterError> {
     let out_of_range = || AdapterError::OutOfRange {
         what: "fixed-point value".into(),
-        value: format!("{}{magnitude} / 2^{frac_bits}", if negative { "-" } else { "" }),
+        value: format!(
+            "{}{magnitude} / 2^{frac_bits}",
+            if negative { "-" } else { "" }
+        ),
     };
-    let mantissa = magnitude.checked_mul(U512::from(5u8).pow(U512::from(frac_bits))).ok_or_else(out_of_range)?;
+    let mantissa = magnitude
+        .checked_mul(U512::from(5u8).pow(U512::from(frac_bits)))
+        .ok_or_else(out_of_range)?;
     decimal_from_parts(negative, mantissa, frac_bits, rounding).ok_or_else(out_of_range)
 }
 
 /// `±mantissa × 10^exponent` as a decimal (oracle prices are stored this way): exact when it
 /// fits, else rounded as [`i80f48_to_decimal`] rounds.
-pub fn decimal_from_mantissa(mantissa: i128, exponent: i32, rounding: Rounding) -> Result<Scaled, AdapterError> {
-    let out_of_range = || AdapterError::OutOfRange { what: "price".into(), value: format!("{mantissa}e{exponent}") };
+pub fn decimal_from_mantissa(
+    mantissa: i128,
+    exponent: i32,
+    rounding: Rounding,
+) -> Result<Scaled, AdapterError> {
+    let out_of_range = || AdapterError::OutOfRange {
+        what: "price".into(),
+        value: format!("{mantissa}e{exponent}"),
+    };
     let magnitude = U512::from(mantissa.unsigned_abs());
     let (magnitude, scale) = if exponent >= 0 {
         let factor = U512::from(10u8).pow(U512::from(exponent.unsigned_abs()));
@@ -117,7 +150,12 @@ pub fn decimal_from_mantissa(mantissa: i128, exponent: i32, rounding: Rounding) 
 
 /// `±mantissa / 10^scale`, digits dropped conservatively while out of `Decimal`'s range;
 /// `None` when even the integer part does not fit.
-fn decimal_from_parts(negative: bool, mut mantissa: U512, mut scale: u32, rounding: Rounding) -> Option<Scaled> {
+fn decimal_from_parts(
+    negative: bool,
+    mut mantissa: U512,
+    mut scale: u32,
+    rounding: Rounding,
+) -> Option<Scaled> {
     let ten = U512::from(10u8);
     // Trailing zeros are exact: drop them first so that exact values stay exact.
     while scale > 0 && !mantissa.is_zero() && (mantissa % ten).is_zero() {
@@ -152,7 +190,10 @@ fn decimal_from_parts(negative: bool, mut mantissa: U512, mut scale: u32, roundi
     }
     let m = i128::try_from(mantissa.to::<u128>()).ok()?;
     let value = Decimal::from_i128_with_scale(if negative { -m } else { m }, scale);
-    Some(Scaled { value, rounded: dropped })
+    Some(Scaled {
+        value,
+        rounded: dropped,
+    })
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ pub mod pod;
 pub mod testkit;
 
 pub use client::{
-    AccountFilter, CLOCK_SYSVAR, KeyedAccount, MAX_KEYS_PER_CALL, PinnedSolana, RawAccount, Served, SolanaClient,
-    SolanaSettings,
+    AccountFilter, CLOCK_SYSVAR, KeyedAccount, MAX_KEYS_PER_CALL, PinnedSolana, RawAccount, Served,
+    SolanaClient, SolanaSettings,
 };
 pub use decode::DecodeError;
 

@@ -37,7 +37,8 @@ use super::{CLOCK_SYSVAR, RawAccount, SolanaClient, SolanaSettings};
 use crate::Result as AdapterResult;
 
 /// The sysvar program, owner of the `Clock` account.
-const SYSVAR_PROGRAM: Pubkey = solana_pubkey::pubkey!("Sysvar1111111111111111111111111111111111111");
+const SYSVAR_PROGRAM: Pubkey =
+    solana_pubkey::pubkey!("Sysvar1111111111111111111111111111111111111");
 
 /// Why an account file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +62,14 @@ pub enum AccountFileError {
 }
 
 /// Parses one `--account` JSON document.
-pub fn parse_account_json(text: &str, path: &str) -> Result<(Pubkey, RawAccount), AccountFileError> {
-    let bad = |detail: String| AccountFileError::Format { path: path.to_owned(), detail };
+pub fn parse_account_json(
+    text: &str,
+    path: &str,
+) -> Result<(Pubkey, RawAccount), AccountFileError> {
+    let bad = |detail: String| AccountFileError::Format {
+        path: path.to_owned(),
+        detail,
+    };
     let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     let pubkey: Pubkey = v["pubkey"]
         .as_str()
@@ -70,23 +77,39 @@ pub fn parse_account_json(text: &str, path: &str) -> Result<(Pubkey, RawAccount)
         .parse()
         .map_err(|e| bad(format!("pubkey: {e}")))?;
     let a = &v["account"];
-    let owner: Pubkey =
-        a["owner"].as_str().ok_or_else(|| bad("no owner".into()))?.parse().map_err(|e| bad(format!("owner: {e}")))?;
+    let owner: Pubkey = a["owner"]
+        .as_str()
+        .ok_or_else(|| bad("no owner".into()))?
+        .parse()
+        .map_err(|e| bad(format!("owner: {e}")))?;
     let data = match (&a["data"][0], &a["data"][1]) {
         (Value::String(blob), Value::String(enc)) if enc == "base64" => {
             BASE64.decode(blob).map_err(|e| bad(format!("data: {e}")))?
         }
         _ => return Err(bad("data must be [\"<base64>\", \"base64\"]".into())),
     };
-    let lamports = a["lamports"].as_u64().ok_or_else(|| bad("no lamports".into()))?;
+    let lamports = a["lamports"]
+        .as_u64()
+        .ok_or_else(|| bad("no lamports".into()))?;
     let executable = a["executable"].as_bool().unwrap_or(false);
-    Ok((pubkey, RawAccount { lamports, owner, executable, data }))
+    Ok((
+        pubkey,
+        RawAccount {
+            lamports,
+            owner,
+            executable,
+            data,
+        },
+    ))
 }
 
 /// Reads one `--account` JSON file.
 pub fn load_account_file(path: &Path) -> Result<(Pubkey, RawAccount), AccountFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| AccountFileError::Io { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| AccountFileError::Io {
+        path: shown.clone(),
+        source,
+    })?;
     parse_account_json(&text, &shown)
 }
 
@@ -126,17 +149,25 @@ pub struct SolanaTestServer {
 
 impl std::fmt::Debug for SolanaTestServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SolanaTestServer").field("addr", &self.addr).finish()
+        f.debug_struct("SolanaTestServer")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
 impl SolanaTestServer {
     /// Starts on `127.0.0.1:0` at slot 1000, clock 1 700 000 000, with no accounts.
     pub async fn start() -> std::io::Result<Self> {
-        let node: Shared = Arc::new(RwLock::new(Node { slot: 1000, unix_timestamp: 1_700_000_000, ..Node::default() }));
+        let node: Shared = Arc::new(RwLock::new(Node {
+            slot: 1000,
+            unix_timestamp: 1_700_000_000,
+            ..Node::default()
+        }));
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = Router::new().route("/", post(handle)).with_state(node.clone());
+        let app = Router::new()
+            .route("/", post(handle))
+            .with_state(node.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -145,7 +176,12 @@ impl SolanaTestServer {
                 })
                 .await;
         });
-        Ok(Self { addr, node, shutdown: Some(tx), task: Some(task) })
+        Ok(Self {
+            addr,
+            node,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -159,7 +195,10 @@ impl SolanaTestServer {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Node) -> T) -> T {
-        let mut node = self.node.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut node = self
+            .node
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut node)
     }
 
@@ -220,7 +259,9 @@ impl Drop for SolanaTestServer {
 
 async fn handle(State(node): State<Shared>, Json(body): Json<Value>) -> Json<Value> {
     match body {
-        Value::Array(batch) => Json(Value::Array(batch.into_iter().map(|r| answer(&node, r)).collect())),
+        Value::Array(batch) => Json(Value::Array(
+            batch.into_iter().map(|r| answer(&node, r)).collect(),
+        )),
         single => Json(answer(&node, single)),
     }
 }
@@ -231,18 +272,29 @@ struct RpcFailure {
 }
 
 fn failure(code: i64, message: impl Into<String>) -> RpcFailure {
-    RpcFailure { code, message: message.into() }
+    RpcFailure {
+        code,
+        message: message.into(),
+    }
 }
 
 fn answer(node: &Shared, request: Value) -> Value {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let method = request.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let method = request
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let params = request.get("params").cloned().unwrap_or(Value::Null);
-    let mut node = node.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut node = node
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     node.requests.push(method.clone());
     match dispatch(&node, &method, &params) {
         Ok(result) => json!({"jsonrpc": "2.0", "result": result, "id": id}),
-        Err(e) => json!({"jsonrpc": "2.0", "error": {"code": e.code, "message": e.message}, "id": id}),
+        Err(e) => {
+            json!({"jsonrpc": "2.0", "error": {"code": e.code, "message": e.message}, "id": id})
+        }
     }
 }
 
@@ -263,10 +315,14 @@ fn dispatch(node: &Node, method: &str, params: &Value) -> Result<Value, RpcFailu
             Ok(json!({"context": context, "value": lookup(node, &key).map(|a| cfg.render(&a))}))
         }
         "getMultipleAccounts" => {
-            let keys =
-                params[0].as_array().ok_or_else(|| failure(-32602, "Invalid params: expected an array of keys"))?;
+            let keys = params[0]
+                .as_array()
+                .ok_or_else(|| failure(-32602, "Invalid params: expected an array of keys"))?;
             if keys.len() > 100 {
-                return Err(failure(-32602, format!("Too many inputs provided; max 100, got {}", keys.len())));
+                return Err(failure(
+                    -32602,
+                    format!("Too many inputs provided; max 100, got {}", keys.len()),
+                ));
             }
             let cfg = AccountConfig::parse(&params[1], node)?;
             let value = keys
@@ -321,7 +377,12 @@ fn lookup(node: &Node, key: &Pubkey) -> Option<RawAccount> {
         data.extend_from_slice(&(node.slot / 432_000).to_le_bytes()); // epoch
         data.extend_from_slice(&(node.slot / 432_000 + 1).to_le_bytes()); // leader_schedule_epoch
         data.extend_from_slice(&node.unix_timestamp.to_le_bytes()); // unix_timestamp
-        RawAccount { lamports: 1_169_280, owner: SYSVAR_PROGRAM, executable: false, data }
+        RawAccount {
+            lamports: 1_169_280,
+            owner: SYSVAR_PROGRAM,
+            executable: false,
+            data,
+        }
     })
 }
 
@@ -334,18 +395,29 @@ impl AccountConfig {
         if let Some(enc) = cfg["encoding"].as_str()
             && !matches!(enc, "base64" | "base64+zstd")
         {
-            return Err(failure(-32602, format!("Invalid params: this test node serves base64 only, not {enc}")));
+            return Err(failure(
+                -32602,
+                format!("Invalid params: this test node serves base64 only, not {enc}"),
+            ));
         }
         if let Some(min) = cfg["minContextSlot"].as_u64()
             && min > node.slot
         {
             return Err(failure(
                 -32016,
-                format!("Minimum context slot has not been reached (context slot {})", node.slot),
+                format!(
+                    "Minimum context slot has not been reached (context slot {})",
+                    node.slot
+                ),
             ));
         }
         let slice = cfg["dataSlice"].as_object().map(|s| {
-            let n = |k: &str| s.get(k).and_then(Value::as_u64).and_then(|v| usize::try_from(v).ok()).unwrap_or(0);
+            let n = |k: &str| {
+                s.get(k)
+                    .and_then(Value::as_u64)
+                    .and_then(|v| usize::try_from(v).ok())
+                    .unwrap_or(0)
+            };
             (n("offset"), n("length"))
         });
         Ok(Self { slice })
@@ -353,7 +425,11 @@ impl AccountConfig {
 
     fn render(&self, a: &RawAccount) -> Value {
         let data = match self.slice {
-            Some((offset, length)) => a.data.get(offset..).map(|d| &d[..length.min(d.len())]).unwrap_or_default(),
+            Some((offset, length)) => a
+                .data
+                .get(offset..)
+                .map(|d| &d[..length.min(d.len())])
+                .unwrap_or_default(),
             None => &a.data[..],
         };
         json!({
@@ -370,7 +446,9 @@ impl AccountConfig {
 /// Whether `data` passes one `getProgramAccounts` filter.
 fn matches(filter: &Value, data: &[u8]) -> Result<bool, RpcFailure> {
     if let Some(size) = filter.get("dataSize") {
-        let size = size.as_u64().ok_or_else(|| failure(-32602, "Invalid params: dataSize"))?;
+        let size = size
+            .as_u64()
+            .ok_or_else(|| failure(-32602, "Invalid params: dataSize"))?;
         return Ok(u64::try_from(data.len()).is_ok_and(|len| len == size));
     }
     if let Some(m) = filter.get("memcmp") {
@@ -378,17 +456,29 @@ fn matches(filter: &Value, data: &[u8]) -> Result<bool, RpcFailure> {
             .as_u64()
             .and_then(|o| usize::try_from(o).ok())
             .ok_or_else(|| failure(-32602, "Invalid params: memcmp offset"))?;
-        let encoded = m["bytes"].as_str().ok_or_else(|| failure(-32602, "Invalid params: memcmp bytes"))?;
+        let encoded = m["bytes"]
+            .as_str()
+            .ok_or_else(|| failure(-32602, "Invalid params: memcmp bytes"))?;
         let bytes = match m["encoding"].as_str().unwrap_or("base58") {
-            "base64" => {
-                BASE64.decode(encoded).map_err(|e| failure(-32602, format!("Invalid params: memcmp base64: {e}")))?
-            }
+            "base64" => BASE64
+                .decode(encoded)
+                .map_err(|e| failure(-32602, format!("Invalid params: memcmp base64: {e}")))?,
             "base58" => bs58::decode(encoded)
                 .into_vec()
                 .map_err(|e| failure(-32602, format!("Invalid params: memcmp base58: {e}")))?,
-            other => return Err(failure(-32602, format!("Invalid params: memcmp encoding {other}"))),
+            other => {
+                return Err(failure(
+                    -32602,
+                    format!("Invalid params: memcmp encoding {other}"),
+                ));
+            }
         };
-        return Ok(data.get(offset..offset + bytes.len()).is_some_and(|window| window == bytes));
+        return Ok(data
+            .get(offset..offset + bytes.len())
+            .is_some_and(|window| window == bytes));
     }
-    Err(failure(-32602, format!("Invalid params: unsupported filter {filter}")))
+    Err(failure(
+        -32602,
+        format!("Invalid params: unsupported filter {filter}"),
+    ))
 }

@@ -23,14 +23,26 @@ fn alerts_fire_on_threshold_crossings_only() {
     let first = crossing(None, h(11, 1), &t).unwrap();
     assert_eq!(
         (first.direction, first.below.clone()),
-        (AlertDirection::Down, vec![Decimal::new(12, 1), Decimal::new(15, 1)])
+        (
+            AlertDirection::Down,
+            vec![Decimal::new(12, 1), Decimal::new(15, 1)]
+        )
     );
     // Within a band: nothing (1.4 → 1.3, both under 1.5 only).
     assert!(crossing(Some(h(14, 1)), h(13, 1), &t).is_none());
     // Down through 1.2 and up again.
-    assert_eq!(crossing(Some(h(13, 1)), h(11, 1), &t).unwrap().direction, AlertDirection::Down);
-    assert_eq!(crossing(Some(h(11, 1)), h(16, 1), &t).unwrap().direction, AlertDirection::Up);
+    assert_eq!(
+        crossing(Some(h(13, 1)), h(11, 1), &t).unwrap().direction,
+        AlertDirection::Down
+    );
+    assert_eq!(
+        crossing(Some(h(11, 1)), h(16, 1), &t).unwrap().direction,
+        AlertDirection::Up
+    );
     // Becoming incomplete is an alert, never silence.
     let unknown = crossing(Some(h(30, 1)), None, &t).unwrap();
-    assert_eq!((unknown.direction, unknown.below.len()), (AlertDirection::Down, 3));
+    assert_eq!(
+        (unknown.direction, unknown.below.len()),
+        (AlertDirection::Down, 3)
+    );
 }

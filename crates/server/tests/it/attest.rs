@@ -14,12 +14,17 @@ use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
 use unimargin_cache::MemoryCache;
 use unimargin_schema::{ChainAliases, ChainId};
-use unimargin_sdk::{AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain};
+use unimargin_sdk::{
+    AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain,
+};
 use unimargin_server::{
-    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, attest::parse_message, router,
+    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings,
+    attest::parse_message, router,
 };
 
-use crate::harness::{ANVIL, NativeBalance, account, dec, funded_chain, get, post_json, profile_request, send};
+use crate::harness::{
+    ANVIL, NativeBalance, account, dec, funded_chain, get, post_json, profile_request, send,
+};
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod contract {
@@ -43,7 +48,9 @@ fn signing_service(chain: &TestChain, attestor: Option<Attestor>) -> Router {
     let mut registry = AdapterRegistry::new();
     registry.add_adapter(Arc::new(NativeBalance::new()));
     let mut clients = ChainClients::new();
-    clients.insert(ChainClient::Evm(Arc::new(chain.client(EvmSettings::default()))));
+    clients.insert(ChainClient::Evm(Arc::new(
+        chain.client(EvmSettings::default()),
+    )));
     let mut aliases = ChainAliases::new();
     aliases.insert("anvil", ChainId::evm(ANVIL));
     let profiler = Profiler::new(
@@ -62,17 +69,31 @@ fn signing_service(chain: &TestChain, attestor: Option<Attestor>) -> Router {
 }
 
 fn attestor(ttl_secs: u64) -> Attestor {
-    Attestor::from_hex_key(KEY, AttestationSettings { ttl: Duration::from_secs(ttl_secs) }).unwrap()
+    Attestor::from_hex_key(
+        KEY,
+        AttestationSettings {
+            ttl: Duration::from_secs(ttl_secs),
+        },
+    )
+    .unwrap()
 }
 
 async fn signed_profile(router: &Router) -> Value {
-    let answer = send(router, get(&format!("/v1/accounts/{}/profile?signed=true", account()))).await;
+    let answer = send(
+        router,
+        get(&format!("/v1/accounts/{}/profile?signed=true", account())),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
 }
 
 async fn verify(router: &Router, attestation: &Value) -> Value {
-    let answer = send(router, post_json("/v1/attestations/verify", attestation.to_string())).await;
+    let answer = send(
+        router,
+        post_json("/v1/attestations/verify", attestation.to_string()),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.body
 }
@@ -91,39 +112,90 @@ async fn a_signed_profile_attests_its_numbers_and_recovers_to_the_published_sign
     let body = signed_profile(&router).await;
     // The profile's own fields are still at the top level.
     assert_eq!(body["accounts"], json!([account()]));
-    assert_eq!(dec(body["credit_capacity_usd"].as_str().unwrap()), dec("16000")); // 20 000 × 0.80
+    assert_eq!(
+        dec(body["credit_capacity_usd"].as_str().unwrap()),
+        dec("16000")
+    ); // 20 000 × 0.80
     let att = &body["attestation"];
     assert_eq!(att["signer"], expected_signer.to_checksum(None));
 
     // Expected values, computed here from the inputs rather than taken from the server.
-    let head = chain.provider().get_block_by_number(Default::default()).await.unwrap().unwrap();
+    let head = chain
+        .provider()
+        .get_block_by_number(Default::default())
+        .await
+        .unwrap()
+        .unwrap();
     let (number, hash) = (head.header.number, head.header.hash);
     let read_points = format!("eip155:{ANVIL} block {number} {hash}"); // one chain, one line
     let m = &att["typed_data"]["message"];
     let cases = [
-        ("ownerSetHash", m["ownerSetHash"].clone(), json!(B256::ZERO.to_string())), // a list, no owner set
-        ("accountsHash", m["accountsHash"].clone(), json!(keccak256(account().as_bytes()).to_string())),
-        ("readPointsHash", m["readPointsHash"].clone(), json!(keccak256(read_points.as_bytes()).to_string())),
+        (
+            "ownerSetHash",
+            m["ownerSetHash"].clone(),
+            json!(B256::ZERO.to_string()),
+        ), // a list, no owner set
+        (
+            "accountsHash",
+            m["accountsHash"].clone(),
+            json!(keccak256(account().as_bytes()).to_string()),
+        ),
+        (
+            "readPointsHash",
+            m["readPointsHash"].clone(),
+            json!(keccak256(read_points.as_bytes()).to_string()),
+        ),
         ("health", m["health"].clone(), json!(U256::MAX.to_string())), // no debt: infinite
-        ("netValueUsd", m["netValueUsd"].clone(), json!(e18(20_000).to_string())), // 10 ETH × 2000 USD
-        ("maintenanceRequirementUsd", m["maintenanceRequirementUsd"].clone(), json!("0")), // no debt
-        ("initialRequirementUsd", m["initialRequirementUsd"].clone(), json!("0")),
-        ("creditCapacityUsd", m["creditCapacityUsd"].clone(), json!(e18(16_000).to_string())), // 20 000 × 0.80
-        ("coverageComplete", m["coverageComplete"].clone(), json!(true)),
-        ("methodology", m["methodology"].clone(), json!(keccak256(body["methodology"].as_str().unwrap()).to_string())),
+        (
+            "netValueUsd",
+            m["netValueUsd"].clone(),
+            json!(e18(20_000).to_string()),
+        ), // 10 ETH × 2000 USD
+        (
+            "maintenanceRequirementUsd",
+            m["maintenanceRequirementUsd"].clone(),
+            json!("0"),
+        ), // no debt
+        (
+            "initialRequirementUsd",
+            m["initialRequirementUsd"].clone(),
+            json!("0"),
+        ),
+        (
+            "creditCapacityUsd",
+            m["creditCapacityUsd"].clone(),
+            json!(e18(16_000).to_string()),
+        ), // 20 000 × 0.80
+        (
+            "coverageComplete",
+            m["coverageComplete"].clone(),
+            json!(true),
+        ),
+        (
+            "methodology",
+            m["methodology"].clone(),
+            json!(keccak256(body["methodology"].as_str().unwrap()).to_string()),
+        ),
     ];
     for (field, got, want) in cases {
         assert_eq!(got, want, "{field}");
     }
-    let (issued, expires) = (m["issuedAt"].as_u64().unwrap(), m["expiresAt"].as_u64().unwrap());
+    let (issued, expires) = (
+        m["issuedAt"].as_u64().unwrap(),
+        m["expiresAt"].as_u64().unwrap(),
+    );
     assert_eq!(expires - issued, 60, "TTL");
 
     // The digest recomputed by alloy's dynamic EIP-712 encoder from the JSON alone (types,
     // domain, message), as any third party would, recovers to the published signer.
     let typed: TypedData = serde_json::from_value(att["typed_data"].clone()).unwrap();
     let digest = typed.eip712_signing_hash().unwrap();
-    let sig = unimargin_server::attest::parse_signature(att["signature"].as_str().unwrap()).unwrap();
-    assert_eq!(sig.recover_address_from_prehash(&digest).unwrap(), expected_signer);
+    let sig =
+        unimargin_server::attest::parse_signature(att["signature"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sig.recover_address_from_prehash(&digest).unwrap(),
+        expected_signer
+    );
 }
 
 #[tokio::test]
@@ -146,12 +218,22 @@ async fn the_verifier_accepts_once_and_rejects_replayed_tampered_and_expired() {
     malformed["typed_data"]["message"]["health"] = json!("not a number");
     assert_eq!(verify(&router, &malformed).await["reason"], "malformed");
 
-    assert_eq!(verify(&router, &att).await, json!({"valid": true, "signer": att["signer"]}));
+    assert_eq!(
+        verify(&router, &att).await,
+        json!({"valid": true, "signer": att["signer"]})
+    );
     assert_eq!(verify(&router, &att).await["reason"], "replayed");
 
     // Not JSON of the right shape: the API's 400, not a verdict.
-    let answer = send(&router, post_json("/v1/attestations/verify", r#"{"signature": "0x"}"#)).await;
-    assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    let answer = send(
+        &router,
+        post_json("/v1/attestations/verify", r#"{"signature": "0x"}"#),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -171,17 +253,37 @@ async fn an_attestation_expires_after_its_ttl() {
 async fn without_a_key_signed_profiles_are_refused_and_the_signer_is_not_found() {
     let chain = funded_chain(1).await;
     let router = signing_service(&chain, None);
-    let answer = send(&router, get(&format!("/v1/accounts/{}/profile?signed=true", account()))).await;
-    assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "invalid_request"), "{}", answer.body);
-    assert!(answer.message().contains("signing key"), "{}", answer.message());
+    let answer = send(
+        &router,
+        get(&format!("/v1/accounts/{}/profile?signed=true", account())),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.message().contains("signing key"),
+        "{}",
+        answer.message()
+    );
     let answer = send(&router, get("/v1/attestations/signer")).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     // Unsigned is unaffected; a bad flag is a 400, never a silently unsigned answer.
     let answer = send(&router, profile_request(&[&account()])).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert!(answer.body.get("attestation").is_none());
-    let answer = send(&router, get(&format!("/v1/accounts/{}/profile?signed=yes", account()))).await;
-    assert_eq!((answer.status, answer.code()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    let answer = send(
+        &router,
+        get(&format!("/v1/accounts/{}/profile?signed=yes", account())),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -195,7 +297,8 @@ async fn a_bad_configured_key_is_an_error_not_a_random_signer() {
 fn on_chain(att: &Value) -> (ProfileAttestation, Bytes) {
     let message = serde_json::from_value(att["typed_data"]["message"].clone()).unwrap();
     let m = parse_message(&message).unwrap();
-    let sig = Bytes::from(alloy::primitives::hex::decode(att["signature"].as_str().unwrap()).unwrap());
+    let sig =
+        Bytes::from(alloy::primitives::hex::decode(att["signature"].as_str().unwrap()).unwrap());
     let m = ProfileAttestation {
         ownerSetHash: m.ownerSetHash,
         accountsHash: m.accountsHash,
@@ -220,8 +323,11 @@ async fn the_solidity_verifier_accepts_the_servers_signature_and_rejects_tampere
     let router = signing_service(&chain, Some(attestor(60)));
     let signer = PrivateKeySigner::from_str(KEY).unwrap().address();
     let (provider, from) = chain.deployer().unwrap();
-    let verifier =
-        UnimarginAttestationVerifier::deploy_builder(provider.clone(), signer).from(from).deploy().await.unwrap();
+    let verifier = UnimarginAttestationVerifier::deploy_builder(provider.clone(), signer)
+        .from(from)
+        .deploy()
+        .await
+        .unwrap();
     let verifier = UnimarginAttestationVerifier::new(verifier, provider.clone());
 
     let att = signed_profile(&router).await["attestation"].clone();
@@ -229,34 +335,79 @@ async fn the_solidity_verifier_accepts_the_servers_signature_and_rejects_tampere
 
     // The contract's digest equals the one the server signed.
     let typed: TypedData = serde_json::from_value(att["typed_data"].clone()).unwrap();
-    assert_eq!(verifier.digest(message.clone()).call().await.unwrap(), typed.eip712_signing_hash().unwrap());
-    assert!(verifier.verify(message.clone(), sig.clone()).call().await.unwrap(), "valid");
-    assert_eq!(verifier.recover(message.clone(), sig.clone()).call().await.unwrap(), signer);
+    assert_eq!(
+        verifier.digest(message.clone()).call().await.unwrap(),
+        typed.eip712_signing_hash().unwrap()
+    );
+    assert!(
+        verifier
+            .verify(message.clone(), sig.clone())
+            .call()
+            .await
+            .unwrap(),
+        "valid"
+    );
+    assert_eq!(
+        verifier
+            .recover(message.clone(), sig.clone())
+            .call()
+            .await
+            .unwrap(),
+        signer
+    );
 
     // Tampered: one field changed (health down to 0.5).
     let mut tampered = message.clone();
     tampered.health = U256::from(5u64) * U256::from(10u64).pow(U256::from(17u64));
-    assert!(!verifier.verify(tampered, sig.clone()).call().await.unwrap(), "tampered");
+    assert!(
+        !verifier.verify(tampered, sig.clone()).call().await.unwrap(),
+        "tampered"
+    );
     let mut richer = message.clone();
     richer.netValueUsd = I256::try_from(e18(1_000_000)).unwrap();
-    assert!(!verifier.verify(richer, sig.clone()).call().await.unwrap(), "tampered net value");
+    assert!(
+        !verifier.verify(richer, sig.clone()).call().await.unwrap(),
+        "tampered net value"
+    );
     // Signed by someone else.
-    let other = UnimarginAttestationVerifier::deploy_builder(provider.clone(), Address::repeat_byte(7))
-        .from(from)
-        .deploy()
-        .await
-        .unwrap();
+    let other =
+        UnimarginAttestationVerifier::deploy_builder(provider.clone(), Address::repeat_byte(7))
+            .from(from)
+            .deploy()
+            .await
+            .unwrap();
     let other = UnimarginAttestationVerifier::new(other, provider.clone());
-    assert!(!other.verify(message.clone(), sig.clone()).call().await.unwrap(), "other signer");
+    assert!(
+        !other
+            .verify(message.clone(), sig.clone())
+            .call()
+            .await
+            .unwrap(),
+        "other signer"
+    );
 
     // Consumed once on chain; the replay reverts.
-    let consume = verifier.verifyAndConsume(message.clone(), sig.clone()).from(from);
-    unimargin_sdk::testkit::send(consume, "first verifyAndConsume").await.unwrap();
-    let replay = verifier.verifyAndConsume(message.clone(), sig.clone()).from(from);
-    assert!(unimargin_sdk::testkit::send(replay, "replayed verifyAndConsume").await.is_err(), "replay reverts");
+    let consume = verifier
+        .verifyAndConsume(message.clone(), sig.clone())
+        .from(from);
+    unimargin_sdk::testkit::send(consume, "first verifyAndConsume")
+        .await
+        .unwrap();
+    let replay = verifier
+        .verifyAndConsume(message.clone(), sig.clone())
+        .from(from);
+    assert!(
+        unimargin_sdk::testkit::send(replay, "replayed verifyAndConsume")
+            .await
+            .is_err(),
+        "replay reverts"
+    );
 
     // Expired: the chain's clock moves past `expiresAt` (60 s TTL).
     chain.advance_time(120).await.unwrap();
     chain.mine().await.unwrap();
-    assert!(!verifier.verify(message, sig).call().await.unwrap(), "expired");
+    assert!(
+        !verifier.verify(message, sig).call().await.unwrap(),
+        "expired"
+    );
 }

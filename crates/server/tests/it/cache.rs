@@ -9,7 +9,9 @@ use unimargin_cache::{RedisCache, RedisOptions, testkit::RedisServer};
 use unimargin_sdk::evm::EvmSettings;
 use unimargin_server::ServerSettings;
 
-use crate::harness::{Service, account, funded_chain, fund, get, profile_request, send, service, service_with};
+use crate::harness::{
+    Service, account, fund, funded_chain, get, profile_request, send, service, service_with,
+};
 
 /// The parts of a profile that must not depend on whether it came from the cache.
 fn essence(body: &Value) -> Value {
@@ -37,7 +39,11 @@ async fn memory_cache_reads_once_per_block() {
 
     let first = profile(&svc).await;
     let second = profile(&svc).await;
-    assert_eq!(svc.calls(), 1, "the second request at the same block is served from the cache");
+    assert_eq!(
+        svc.calls(),
+        1,
+        "the second request at the same block is served from the cache"
+    );
     assert_eq!(essence(&first), essence(&second));
 
     // A new block is a new key: read again, and see the new balance.
@@ -63,24 +69,44 @@ fn redis_options() -> RedisOptions {
 async fn redis_cache_hits_and_a_redis_outage_degrades_to_direct_reads() {
     let mut redis = RedisServer::start();
     let chain = funded_chain(5).await;
-    let cache = RedisCache::connect(&redis.url(), redis_options()).await.unwrap();
-    let svc = service_with(chain.client(EvmSettings::default()), Arc::new(cache), ServerSettings::default());
+    let cache = RedisCache::connect(&redis.url(), redis_options())
+        .await
+        .unwrap();
+    let svc = service_with(
+        chain.client(EvmSettings::default()),
+        Arc::new(cache),
+        ServerSettings::default(),
+    );
 
     let first = profile(&svc).await;
     let second = profile(&svc).await;
     assert_eq!(svc.calls(), 1, "served from Redis the second time");
     assert_eq!(essence(&first), essence(&second));
     let ready = send(&svc.router, get("/readyz")).await;
-    assert_eq!(ready.body["cache"], serde_json::json!({"backend": "redis", "degraded": false}));
+    assert_eq!(
+        ready.body["cache"],
+        serde_json::json!({"backend": "redis", "degraded": false})
+    );
 
     redis.stop();
     for round in 1..=2 {
         let during = profile(&svc).await;
-        assert_eq!(essence(&during), essence(&first), "round {round}: same answer without the cache");
+        assert_eq!(
+            essence(&during),
+            essence(&first),
+            "round {round}: same answer without the cache"
+        );
         assert_eq!(svc.calls(), 1 + round, "round {round}: read directly");
     }
     let ready = send(&svc.router, get("/readyz")).await;
-    assert_eq!(ready.status, StatusCode::OK, "still ready: the service degrades to direct reads");
+    assert_eq!(
+        ready.status,
+        StatusCode::OK,
+        "still ready: the service degrades to direct reads"
+    );
     assert_eq!(ready.body["status"], "ready");
-    assert_eq!(ready.body["cache"], serde_json::json!({"backend": "redis", "degraded": true}));
+    assert_eq!(
+        ready.body["cache"],
+        serde_json::json!({"backend": "redis", "degraded": true})
+    );
 }

@@ -23,11 +23,12 @@ use serde_json::Value;
 use tower::ServiceExt;
 use unimargin_cache::{Cache, MemoryCache};
 use unimargin_schema::{
-    AccountId, Asset, AssetId, ChainAliases, ChainId, Health, MarketId, NativeHealth, Position, PositionKind, Price,
-    PriceSource, ProtocolId, ProtocolSnapshot, Provenance, RiskWeights, Side,
+    AccountId, Asset, AssetId, ChainAliases, ChainId, Health, MarketId, NativeHealth, Position,
+    PositionKind, Price, PriceSource, ProtocolId, ProtocolSnapshot, Provenance, RiskWeights, Side,
 };
 use unimargin_sdk::{
-    AdapterDescriptor, AdapterError, AdapterRegistry, ChainClient, ChainClients, ChainReader, ProtocolAdapter,
+    AdapterDescriptor, AdapterError, AdapterRegistry, ChainClient, ChainClients, ChainReader,
+    ProtocolAdapter,
     evm::{EvmClient, EvmSettings, MULTICALL3},
     testkit::TestChain,
     units::{Rounding, scale},
@@ -83,12 +84,23 @@ impl ProtocolAdapter for NativeBalance {
         &self.descriptor
     }
 
-    async fn snapshot(&self, chain: &ChainReader, account: &AccountId) -> unimargin_sdk::Result<ProtocolSnapshot> {
+    async fn snapshot(
+        &self,
+        chain: &ChainReader,
+        account: &AccountId,
+    ) -> unimargin_sdk::Result<ProtocolSnapshot> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let evm = chain.evm()?;
-        let bytes = account.evm_address_bytes().ok_or_else(|| AdapterError::Config("not an EVM account".into()))?;
+        let bytes = account
+            .evm_address_bytes()
+            .ok_or_else(|| AdapterError::Config("not an EVM account".into()))?;
         let mut batch = evm.batch();
-        let balance = batch.add(MULTICALL3, &getEthBalanceCall { addr: Address::from(bytes) });
+        let balance = batch.add(
+            MULTICALL3,
+            &getEthBalanceCall {
+                addr: Address::from(bytes),
+            },
+        );
         let wei: U256 = batch.execute().await?.get(balance)?;
         let amount = scale(wei, 18, Rounding::Down)?.value.normalize();
         let price = Decimal::from(ETH_USD);
@@ -100,7 +112,11 @@ impl ProtocolAdapter for NativeBalance {
                 kind: PositionKind::Supply,
                 side: Side::Long,
                 asset: Asset {
-                    id: AssetId { chain: d.chain.clone(), namespace: "slip44".into(), reference: "60".into() },
+                    id: AssetId {
+                        chain: d.chain.clone(),
+                        namespace: "slip44".into(),
+                        reference: "60".into(),
+                    },
                     symbol: "ETH".into(),
                     decimals: 18,
                     risk_key: "ETH".into(),
@@ -108,13 +124,20 @@ impl ProtocolAdapter for NativeBalance {
                 amount,
                 price: Price {
                     usd: price,
-                    source: PriceSource { oracle: "test-fixed".into(), address: None, feed: None },
+                    source: PriceSource {
+                        oracle: "test-fixed".into(),
+                        address: None,
+                        feed: None,
+                    },
                     updated_at: None,
                     age_seconds: Some(PRICE_AGE_SECS),
                 },
                 value_usd: amount * price,
                 counts_as_collateral: true,
-                weights: RiskWeights { initial: dec("0.8"), maintenance: dec("0.85") },
+                weights: RiskWeights {
+                    initial: dec("0.8"),
+                    maintenance: dec("0.85"),
+                },
                 perp: None,
                 option: None,
                 greeks: None,
@@ -151,7 +174,11 @@ impl Service {
 }
 
 /// The service over `client` with the test adapter, alias `anvil`, and the given cache.
-pub(crate) fn service_with(client: EvmClient, cache: Arc<dyn Cache>, settings: ServerSettings) -> Service {
+pub(crate) fn service_with(
+    client: EvmClient,
+    cache: Arc<dyn Cache>,
+    settings: ServerSettings,
+) -> Service {
     let adapter = NativeBalance::new();
     let calls = adapter.calls.clone();
     let mut registry = AdapterRegistry::new();
@@ -160,9 +187,22 @@ pub(crate) fn service_with(client: EvmClient, cache: Arc<dyn Cache>, settings: S
     clients.insert(ChainClient::Evm(Arc::new(client)));
     let mut aliases = ChainAliases::new();
     aliases.insert("anvil", ChainId::evm(ANVIL));
-    let profiler =
-        Profiler::new(clients, registry, cache, Default::default(), aliases, ProfilerSettings::default());
-    Service { router: router(AppState { profiler: Arc::new(profiler), settings, attestor: Some(signer()) }), calls }
+    let profiler = Profiler::new(
+        clients,
+        registry,
+        cache,
+        Default::default(),
+        aliases,
+        ProfilerSettings::default(),
+    );
+    Service {
+        router: router(AppState {
+            profiler: Arc::new(profiler),
+            settings,
+            attestor: Some(signer()),
+        }),
+        calls,
+    }
 }
 
 /// A signer with a fresh key, so every test service can answer `?signed=true`.
@@ -172,14 +212,27 @@ fn signer() -> Arc<unimargin_server::Attestor> {
 
 /// The service on a running anvil with an in-memory cache.
 pub(crate) fn service(chain: &TestChain) -> Service {
-    service_with(chain.client(EvmSettings::default()), Arc::new(MemoryCache::default()), ServerSettings::default())
+    service_with(
+        chain.client(EvmSettings::default()),
+        Arc::new(MemoryCache::default()),
+        ServerSettings::default(),
+    )
 }
 
 /// The service pointed at a port where nothing listens: for tests that must be answered before
 /// any RPC (validation) or that rehearse an unreachable node.
 pub(crate) fn offline_service() -> Service {
-    let client = EvmClient::http(ChainId::evm(ANVIL), "http://127.0.0.1:1", EvmSettings::default()).unwrap();
-    service_with(client, Arc::new(MemoryCache::default()), ServerSettings::default())
+    let client = EvmClient::http(
+        ChainId::evm(ANVIL),
+        "http://127.0.0.1:1",
+        EvmSettings::default(),
+    )
+    .unwrap();
+    service_with(
+        client,
+        Arc::new(MemoryCache::default()),
+        ServerSettings::default(),
+    )
 }
 
 /// Starts anvil and gives [`ADDR`] `eth` ether, mined into a block.
@@ -193,7 +246,11 @@ pub(crate) async fn fund(chain: &TestChain, eth: u64) {
     use alloy::providers::Provider;
     let wei = U256::from(eth) * U256::from(10u64).pow(U256::from(18u64));
     let addr = Address::from_str(ADDR).unwrap();
-    chain.provider().raw_request::<_, Value>("anvil_setBalance".into(), (addr, wei)).await.unwrap();
+    chain
+        .provider()
+        .raw_request::<_, Value>("anvil_setBalance".into(), (addr, wei))
+        .await
+        .unwrap();
     chain.mine().await.unwrap();
 }
 
@@ -213,20 +270,30 @@ pub(crate) struct Answer {
 impl Answer {
     /// `error.code` of an error body.
     pub(crate) fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("<no error.code>")
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error.code>")
     }
 
     pub(crate) fn message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or("<no error.message>")
+        self.body["error"]["message"]
+            .as_str()
+            .unwrap_or("<no error.message>")
     }
 }
 
 pub(crate) fn post_json(path: &str, body: impl Into<Body>) -> Request<Body> {
-    Request::post(path).header(header::CONTENT_TYPE, "application/json").body(body.into()).unwrap()
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap()
 }
 
 pub(crate) fn profile_request(accounts: &[&str]) -> Request<Body> {
-    post_json("/v1/profiles", serde_json::json!({ "accounts": accounts }).to_string())
+    post_json(
+        "/v1/profiles",
+        serde_json::json!({ "accounts": accounts }).to_string(),
+    )
 }
 
 pub(crate) fn get(path: &str) -> Request<Body> {
@@ -242,23 +309,41 @@ pub(crate) async fn send(router: &Router, req: Request<Body>) -> Answer {
     let response = router.clone().oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let body: Value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{method} {path} → {status}: body is not JSON ({e}): {bytes:?}"));
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!("{method} {path} → {status}: body is not JSON ({e}): {bytes:?}")
+    });
     assert_eq!(
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
         Some("application/json"),
         "{method} {path} → {status}"
     );
-    assert!(headers.contains_key("x-request-id"), "{method} {path}: no x-request-id");
+    assert!(
+        headers.contains_key("x-request-id"),
+        "{method} {path}: no x-request-id"
+    );
     if status.is_client_error() || status.is_server_error() {
         let id = headers["x-request-id"].to_str().unwrap();
-        assert_eq!(body["error"]["request_id"], id, "{method} {path}: error body must quote the request id");
+        assert_eq!(
+            body["error"]["request_id"], id,
+            "{method} {path}: error body must quote the request id"
+        );
     }
-    if !matches!(status, StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+    if !matches!(
+        status,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    ) {
         assert_documented(&method, &path, status);
     }
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// The OpenAPI document, rendered once.
@@ -271,7 +356,9 @@ pub(crate) fn openapi() -> &'static Value {
 pub(crate) fn matches_template(template: &str, path: &str) -> bool {
     let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
     t.len() == p.len()
-        && t.iter().zip(&p).all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
 }
 
 fn assert_documented(method: &Method, path: &str, status: StatusCode) {
@@ -279,9 +366,14 @@ fn assert_documented(method: &Method, path: &str, status: StatusCode) {
     let (template, item) = paths
         .iter()
         .find(|(t, _)| matches_template(t, path))
-        .unwrap_or_else(|| panic!("{method} {path} answered {status} but the path is not documented"));
+        .unwrap_or_else(|| {
+            panic!("{method} {path} answered {status} but the path is not documented")
+        });
     let op = &item[method.as_str().to_ascii_lowercase()];
-    assert!(op.is_object(), "{method} {template} answered {status} but the method is not documented");
+    assert!(
+        op.is_object(),
+        "{method} {template} answered {status} but the method is not documented"
+    );
     assert!(
         op["responses"].get(status.as_str()).is_some(),
         "{method} {template} answered {status}, which is not documented"
@@ -302,5 +394,8 @@ pub(crate) async fn silent_node() -> String {
 }
 
 pub(crate) fn evm_settings(request_timeout: Duration) -> EvmSettings {
-    EvmSettings { request_timeout, ..EvmSettings::default() }
+    EvmSettings {
+        request_timeout,
+        ..EvmSettings::default()
+    }
 }

@@ -5,7 +5,11 @@
 //! tests bring a small adapter of their own ([`harness::NativeBalance`]) that reads real chain
 //! state through the SDK exactly as a production adapter does.
 
-#![allow(clippy::unwrap_used, clippy::panic, reason = "a test reports failure by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a test reports failure by panicking"
+)]
 
 mod attest;
 mod cache;

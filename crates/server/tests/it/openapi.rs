@@ -47,7 +47,9 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 fn concrete(template: &str) -> String {
     // An owner set id that does not exist: the route answers `unknown_owner_set` (a 404 of the
     // route, not of the router).
-    template.replace("{account}", "not-an-account").replace("{id}", "os_0000000000000000")
+    template
+        .replace("{account}", "not-an-account")
+        .replace("{id}", "os_0000000000000000")
 }
 
 #[tokio::test]
@@ -56,10 +58,21 @@ async fn the_document_matches_the_router_both_ways() {
     let answer = send(&svc.router, get("/openapi.json")).await;
     assert_eq!(answer.status, StatusCode::OK);
     let doc = answer.body;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    assert_eq!(&doc, crate::harness::openapi(), "served document = library document");
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(
+        &doc,
+        crate::harness::openapi(),
+        "served document = library document"
+    );
 
-    let expected: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     assert_eq!(documented(&doc), expected);
 
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -90,7 +103,11 @@ async fn the_document_matches_the_router_both_ways() {
                 );
             } else {
                 // Not documented: the router refuses the method on this path.
-                assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is served but not documented");
+                assert_eq!(
+                    answer.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is served but not documented"
+                );
             }
         }
     }
@@ -100,7 +117,14 @@ async fn the_document_matches_the_router_both_ways() {
 async fn every_reference_resolves_and_the_profile_schema_comes_from_schemars() {
     let doc = crate::harness::openapi();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for name in ["MarginProfile", "ErrorBody", "ProfileRequest", "ProtocolsResponse", "ReadyResponse", "HealthResponse"] {
+    for name in [
+        "MarginProfile",
+        "ErrorBody",
+        "ProfileRequest",
+        "ProtocolsResponse",
+        "ReadyResponse",
+        "HealthResponse",
+    ] {
         assert!(schemas.contains_key(name), "component {name} missing");
     }
 
@@ -108,18 +132,41 @@ async fn every_reference_resolves_and_the_profile_schema_comes_from_schemars() {
     collect_refs(doc, &mut refs);
     assert!(!refs.is_empty());
     for r in refs {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("foreign $ref {r}"));
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("foreign $ref {r}"));
         assert!(schemas.contains_key(name), "$ref {r} does not resolve");
     }
 
     let profile = &schemas["MarginProfile"]["properties"];
-    for field in ["coverage", "totals", "health", "cross_margin_benefit_usd", "protocols", "as_of", "accounts"] {
+    for field in [
+        "coverage",
+        "totals",
+        "health",
+        "cross_margin_benefit_usd",
+        "protocols",
+        "as_of",
+        "accounts",
+    ] {
         assert!(profile.get(field).is_some(), "MarginProfile lacks {field}");
     }
     // The same fields as the published JSON Schema (`schemas/margin-profile.schema.json`).
-    let (_, published) = unimargin_schema::export::schemas().into_iter().find(|(n, _)| n.starts_with("margin-profile")).unwrap();
-    let published = published.as_value()["properties"].as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
-    let served = profile.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+    let (_, published) = unimargin_schema::export::schemas()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("margin-profile"))
+        .unwrap();
+    let published = published.as_value()["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<BTreeSet<_>>();
+    let served = profile
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<BTreeSet<_>>();
     assert_eq!(served, published);
 
     // The request schema refuses unknown fields, as the route does.
@@ -139,13 +186,26 @@ fn enum_values_and_tags_are_kept() {
     };
     let codes = consts("ErrorCode");
     for code in [
-        "invalid_account", "unknown_chain", "no_accounts", "too_many_accounts", "invalid_request",
-        "unsupported_media_type", "body_too_large", "not_found", "method_not_allowed", "request_timeout",
-        "upstream_unavailable", "upstream_timeout", "internal",
+        "invalid_account",
+        "unknown_chain",
+        "no_accounts",
+        "too_many_accounts",
+        "invalid_request",
+        "unsupported_media_type",
+        "body_too_large",
+        "not_found",
+        "method_not_allowed",
+        "request_timeout",
+        "upstream_unavailable",
+        "upstream_timeout",
+        "internal",
     ] {
         assert!(codes.contains(code), "ErrorCode lacks {code}: {codes:?}");
     }
-    assert_eq!(consts("ReadPoint"), ["block", "slot", "venue"].map(String::from).into());
+    assert_eq!(
+        consts("ReadPoint"),
+        ["block", "slot", "venue"].map(String::from).into()
+    );
     assert!(consts("FailureKind").contains("rpc_timeout"));
 }
 

@@ -12,7 +12,14 @@ fn i80f48_exact_values() {
     let exact = |bits: i128, expected: &str| {
         for r in [Rounding::Down, Rounding::Up] {
             let s = i80f48_to_decimal(bits, r).expect("fits");
-            assert_eq!(s, Scaled { value: d(expected), rounded: false }, "bits {bits}");
+            assert_eq!(
+                s,
+                Scaled {
+                    value: d(expected),
+                    rounded: false
+                },
+                "bits {bits}"
+            );
         }
     };
     exact(0, "0");
@@ -27,7 +34,13 @@ fn i80f48_exact_values() {
     // 225179981368525 / 2^48 = 0.800000000000000710542735760100185871124267578125 (48 places):
     // 49 significant digits do not fit, so 28 decimal places are kept.
     let w = i80f48_to_decimal(225_179_981_368_525, Rounding::Down).expect("fits");
-    assert_eq!(w, Scaled { value: d("0.8000000000000007105427357601"), rounded: true });
+    assert_eq!(
+        w,
+        Scaled {
+            value: d("0.8000000000000007105427357601"),
+            rounded: true
+        }
+    );
     let w = i80f48_to_decimal(225_179_981_368_525, Rounding::Up).expect("fits");
     assert_eq!(w.value, d("0.8000000000000007105427357602"));
     // Largest integer part: (2^79 − 1) + (2^48 − 1)/2^48 needs 24 + 48 digits; the integer part
@@ -62,12 +75,28 @@ fn wrapped_i80f48_is_16_little_endian_bytes() {
 
 #[test]
 fn kamino_fraction_exact_values() {
-    assert_eq!(fraction_to_decimal(ONE_FRACTION, Rounding::Down).expect("fits").value, d("1"));
+    assert_eq!(
+        fraction_to_decimal(ONE_FRACTION, Rounding::Down)
+            .expect("fits")
+            .value,
+        d("1")
+    );
     // 1/4
-    assert_eq!(fraction_to_decimal(ONE_FRACTION / 4, Rounding::Down).expect("fits").value, d("0.25"));
+    assert_eq!(
+        fraction_to_decimal(ONE_FRACTION / 4, Rounding::Down)
+            .expect("fits")
+            .value,
+        d("0.25")
+    );
     // 150.125 USD (a price): 150 × 2^60 + 2^60 / 8.
     let p = fraction_to_decimal(150 * ONE_FRACTION + ONE_FRACTION / 8, Rounding::Up).expect("fits");
-    assert_eq!(p, Scaled { value: d("150.125"), rounded: false });
+    assert_eq!(
+        p,
+        Scaled {
+            value: d("150.125"),
+            rounded: false
+        }
+    );
     // u128::MAX / 2^60 = 2^68 − 2^-60 = 295147905179352825855.99…: rounded, integer part exact.
     let max = fraction_to_decimal(u128::MAX, Rounding::Down).expect("fits");
     assert!(max.rounded);
@@ -83,7 +112,13 @@ fn kamino_big_fraction_uses_all_four_words() {
     // shifted: value = (2^124 + 2^60) / 2^60 = 2^64 + 1.
     let words = [1u64 << 60, 1u64 << 60, 0, 0];
     let v = big_fraction_to_decimal(words, Rounding::Down).expect("fits");
-    assert_eq!(v, Scaled { value: d("18446744073709551617"), rounded: false });
+    assert_eq!(
+        v,
+        Scaled {
+            value: d("18446744073709551617"),
+            rounded: false
+        }
+    );
     // A value beyond Decimal's 96-bit range is an error, not a wrap.
     assert!(matches!(
         big_fraction_to_decimal([0, 0, 0, 1 << 63], Rounding::Down),
@@ -96,7 +131,18 @@ fn i80f48_token_amounts_scale_by_decimals() {
     // 1_500_000.5 base units of a 6-decimal token = 1.5000005 tokens, exact.
     let bits = (3_000_001i128 << 48) / 2;
     let s = i80f48_to_decimal_scaled(bits, 6, Rounding::Down).expect("fits");
-    assert_eq!(s, Scaled { value: d("1.5000005"), rounded: false });
+    assert_eq!(
+        s,
+        Scaled {
+            value: d("1.5000005"),
+            rounded: false
+        }
+    );
     // 10^9 base units of a 9-decimal token = 1 token.
-    assert_eq!(i80f48_to_decimal_scaled(1_000_000_000i128 << 48, 9, Rounding::Up).expect("fits").value, d("1"));
+    assert_eq!(
+        i80f48_to_decimal_scaled(1_000_000_000i128 << 48, 9, Rounding::Up)
+            .expect("fits")
+            .value,
+        d("1")
+    );
 }

@@ -71,8 +71,10 @@ impl PriceQuote {
 
     /// The confidence in the price's units, exact when it fits.
     pub fn conf_decimal(&self, rounding: Rounding) -> Result<Scaled, AdapterError> {
-        let conf = i128::try_from(self.conf)
-            .map_err(|_| AdapterError::OutOfRange { what: "oracle confidence".into(), value: self.conf.to_string() })?;
+        let conf = i128::try_from(self.conf).map_err(|_| AdapterError::OutOfRange {
+            what: "oracle confidence".into(),
+            value: self.conf.to_string(),
+        })?;
         decimal_from_mantissa(conf, self.exponent, rounding)
     }
 
@@ -96,14 +98,23 @@ impl Default for OracleGuard {
     /// Two minutes and a 5 % band: looser than the programs' own limits for liquid assets, so a
     /// rejection here means the price is genuinely unusable.
     fn default() -> Self {
-        Self { max_age_secs: 120, max_conf_ratio: Decimal::new(5, 2) }
+        Self {
+            max_age_secs: 120,
+            max_conf_ratio: Decimal::new(5, 2),
+        }
     }
 }
 
 impl OracleGuard {
     /// Checks a quote against the guard at the pinned clock `now_unix`. `asset` names what the
     /// price is for in the error; `feed` names the oracle account (CAIP-10 preferred).
-    pub fn check(&self, quote: &PriceQuote, now_unix: i64, asset: &str, feed: &str) -> Result<(), AdapterError> {
+    pub fn check(
+        &self,
+        quote: &PriceQuote,
+        now_unix: i64,
+        asset: &str,
+        feed: &str,
+    ) -> Result<(), AdapterError> {
         let age = quote.age_secs(now_unix);
         if age > self.max_age_secs {
             return Err(AdapterError::StalePrice {
@@ -116,17 +127,23 @@ impl OracleGuard {
         if quote.price <= 0 {
             return Err(AdapterError::MissingPrice {
                 asset: asset.to_owned(),
-                detail: format!("feed {feed} reports a non-positive price {}e{}", quote.price, quote.exponent),
+                detail: format!(
+                    "feed {feed} reports a non-positive price {}e{}",
+                    quote.price, quote.exponent
+                ),
             });
         }
         // conf / price ≤ max  ⇔  conf ≤ price × max; both sides in the quote's units, price rounded
         // down so a borderline quote is rejected rather than accepted.
         let price = quote.price_decimal(Rounding::Down)?.value;
         let conf = quote.conf_decimal(Rounding::Up)?.value;
-        let limit = price.checked_mul(self.max_conf_ratio).ok_or_else(|| AdapterError::OutOfRange {
-            what: "confidence limit".into(),
-            value: format!("{price} × {}", self.max_conf_ratio),
-        })?;
+        let limit =
+            price
+                .checked_mul(self.max_conf_ratio)
+                .ok_or_else(|| AdapterError::OutOfRange {
+                    what: "confidence limit".into(),
+                    value: format!("{price} × {}", self.max_conf_ratio),
+                })?;
         if conf > limit {
             return Err(AdapterError::MissingPrice {
                 asset: asset.to_owned(),

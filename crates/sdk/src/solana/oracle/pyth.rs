@@ -22,9 +22,11 @@ use crate::solana::{
 };
 
 /// The Pyth receiver program that owns sponsored and permissionless `PriceUpdateV2` accounts.
-pub const PYTH_RECEIVER_PROGRAM: Pubkey = solana_pubkey::pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+pub const PYTH_RECEIVER_PROGRAM: Pubkey =
+    solana_pubkey::pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
 /// The Pyth push-oracle program whose PDAs (shard, feed id) hold the sponsored feeds.
-pub const PYTH_PUSH_ORACLE_PROGRAM: Pubkey = solana_pubkey::pubkey!("pythWSnswVUd12oZpeFP8e9CVaEqJg25g1Vtc2biRsT");
+pub const PYTH_PUSH_ORACLE_PROGRAM: Pubkey =
+    solana_pubkey::pubkey!("pythWSnswVUd12oZpeFP8e9CVaEqJg25g1Vtc2biRsT");
 /// Allocated size of a `PriceUpdateV2`, discriminator included.
 pub const PRICE_UPDATE_V2_LEN: usize = 134;
 
@@ -83,7 +85,11 @@ impl PriceUpdateV2 {
 
     /// The EMA price as a [`PriceQuote`] of account `feed` (same publication time and slot).
     pub fn ema_quote(&self, feed: Pubkey) -> PriceQuote {
-        PriceQuote { price: i128::from(self.ema_price), conf: u128::from(self.ema_conf), ..self.quote(feed) }
+        PriceQuote {
+            price: i128::from(self.ema_price),
+            conf: u128::from(self.ema_conf),
+            ..self.quote(feed)
+        }
     }
 
     /// Whether a guardian quorum verified the update.
@@ -105,18 +111,28 @@ pub fn decode_price_update_v2(
 }
 
 /// Decodes data whose owner is checked elsewhere (or unknown, as for raw test vectors).
-pub fn decode_price_update_v2_data(key: &Pubkey, data: &[u8]) -> Result<PriceUpdateV2, DecodeError> {
-    AccountSpec::anchor("PriceUpdateV2", Pubkey::default(), PRICE_UPDATE_V2_LEN).check_data(key, data)?;
+pub fn decode_price_update_v2_data(
+    key: &Pubkey,
+    data: &[u8],
+) -> Result<PriceUpdateV2, DecodeError> {
+    AccountSpec::anchor("PriceUpdateV2", Pubkey::default(), PRICE_UPDATE_V2_LEN)
+        .check_data(key, data)?;
     parse(key, data)
 }
 
 fn parse(key: &Pubkey, data: &[u8]) -> Result<PriceUpdateV2, DecodeError> {
-    let invalid =
-        |detail: String| DecodeError::InvalidField { account: key.to_string(), type_name: "PriceUpdateV2", detail };
+    let invalid = |detail: String| DecodeError::InvalidField {
+        account: key.to_string(),
+        type_name: "PriceUpdateV2",
+        detail,
+    };
     let mut r = Reader { data, pos: 8 };
-    let write_authority = Pubkey::new_from_array(r.array().ok_or_else(|| invalid("truncated".into()))?);
+    let write_authority =
+        Pubkey::new_from_array(r.array().ok_or_else(|| invalid("truncated".into()))?);
     let verification_level = match r.u8() {
-        Some(0) => VerificationLevel::Partial { num_signatures: r.u8().ok_or_else(|| invalid("truncated".into()))? },
+        Some(0) => VerificationLevel::Partial {
+            num_signatures: r.u8().ok_or_else(|| invalid("truncated".into()))?,
+        },
         Some(1) => VerificationLevel::Full,
         Some(tag) => return Err(invalid(format!("unknown verification level tag {tag}"))),
         None => return Err(invalid("truncated".into())),

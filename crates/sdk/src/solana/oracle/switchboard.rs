@@ -14,7 +14,8 @@ use crate::solana::{
 };
 
 /// The Switchboard On-Demand program on mainnet-beta.
-pub const SWITCHBOARD_ON_DEMAND_PROGRAM: Pubkey = solana_pubkey::pubkey!("SBondMDrcV3K4kxZR1HNVT7osZxAHVHgYXL5Ze1oMUv");
+pub const SWITCHBOARD_ON_DEMAND_PROGRAM: Pubkey =
+    solana_pubkey::pubkey!("SBondMDrcV3K4kxZR1HNVT7osZxAHVHgYXL5Ze1oMUv");
 /// Decimal places of every On-Demand value (`value`, `std_dev`, …).
 pub const PRECISION: u32 = 18;
 /// Size of a `PullFeedAccountData`, discriminator included.
@@ -169,6 +170,9 @@ pub fn decode_pull_feed(
 }
 
 /// Decodes data whose owner is checked elsewhere (or unknown, as for raw test vectors).
-pub fn decode_pull_feed_data(key: &Pubkey, data: &[u8]) -> Result<PullFeedAccountData, DecodeError> {
+pub fn decode_pull_feed_data(
+    key: &Pubkey,
+    data: &[u8],
+) -> Result<PullFeedAccountData, DecodeError> {
     spec(Pubkey::default()).decode_pod_data(key, data)
 }
