@@ -100,15 +100,9 @@ impl AdapterFactory for AaveV3Factory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let deployment: AaveDeployment = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("aave-v3 params: {e}")))?;
+        let deployment: AaveDeployment = spec.params(KIND)?;
         Ok(Arc::new(AaveV3Adapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             deployment,
         )))
     }

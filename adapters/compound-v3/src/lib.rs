@@ -179,15 +179,9 @@ impl AdapterFactory for CompoundV3Factory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let deployment: CometDeployment = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("compound-v3 params: {e}")))?;
+        let deployment: CometDeployment = spec.params(KIND)?;
         Ok(Arc::new(CompoundV3Adapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             deployment,
         )?))
     }

@@ -101,8 +101,7 @@ impl AdapterFactory for DeriveFactory {
         let params: DeriveParams = if spec.params.is_null() {
             DeriveParams::default()
         } else {
-            serde_json::from_value(spec.params.clone())
-                .map_err(|e| AdapterError::Config(format!("derive params: {e}")))?
+            spec.params(KIND)?
         };
         if params.expiry_hour_utc > 23 {
             return Err(AdapterError::Config(format!(
@@ -110,14 +109,6 @@ impl AdapterFactory for DeriveFactory {
                 params.expiry_hour_utc
             )));
         }
-        Ok(Arc::new(DeriveAdapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
-            params,
-        )))
+        Ok(Arc::new(DeriveAdapter::new(spec.descriptor(KIND), params)))
     }
 }

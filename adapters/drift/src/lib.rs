@@ -99,15 +99,9 @@ impl AdapterFactory for DriftFactory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let params: DriftParams = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("drift params: {e}")))?;
+        let params: DriftParams = spec.params(KIND)?;
         Ok(Arc::new(DriftAdapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             DriftConfig::from_params(params)?,
         )))
     }

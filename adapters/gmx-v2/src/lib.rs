@@ -148,12 +148,7 @@ impl AdapterFactory for GmxV2Factory {
                 AdapterError::Config(format!("gmx-v2 params: {}: {}", e.path(), e.inner()))
             })?;
         Ok(Arc::new(GmxV2Adapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             GmxDeployment::from_params(params)?,
         )))
     }

@@ -101,16 +101,10 @@ impl AdapterFactory for HyperliquidFactory {
         let params: HyperliquidParams = if spec.params.is_null() {
             HyperliquidParams::default()
         } else {
-            serde_json::from_value(spec.params.clone())
-                .map_err(|e| AdapterError::Config(format!("hyperliquid params: {e}")))?
+            spec.params(KIND)?
         };
         Ok(Arc::new(HyperliquidAdapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             params,
         )))
     }

@@ -96,15 +96,9 @@ impl AdapterFactory for KaminoFactory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let params: KaminoParams = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("kamino params: {e}")))?;
+        let params: KaminoParams = spec.params(KIND)?;
         Ok(Arc::new(KaminoAdapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             KaminoConfig::from_params(params)?,
         )))
     }

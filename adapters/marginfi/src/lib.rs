@@ -96,15 +96,9 @@ impl AdapterFactory for MarginfiFactory {
     }
 
     fn build(&self, spec: &DeploymentSpec) -> Result<Arc<dyn ProtocolAdapter>, AdapterError> {
-        let deployment: MarginfiDeployment = serde_json::from_value(spec.params.clone())
-            .map_err(|e| AdapterError::Config(format!("marginfi params: {e}")))?;
+        let deployment: MarginfiDeployment = spec.params(KIND)?;
         Ok(Arc::new(MarginfiAdapter::new(
-            AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            spec.descriptor(KIND),
             deployment,
         )))
     }

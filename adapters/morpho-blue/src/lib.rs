@@ -102,8 +102,7 @@ fn owner(account: &AccountId) -> Result<Address> {
 }
 
 fn parse(spec: &DeploymentSpec) -> Result<Arc<Deployment>> {
-    let config: MorphoDeployment = serde_json::from_value(spec.params.clone())
-        .map_err(|e| AdapterError::Config(format!("morpho-blue params: {e}")))?;
+    let config: MorphoDeployment = spec.params(KIND)?;
     if let Some(d) = &config.discovery
         && d.max_block_range == Some(0)
     {
@@ -173,12 +172,7 @@ impl MorphoBlueAdapter {
     /// The deployment of a `[[deployments]]` entry of kind `morpho-blue`.
     pub fn from_spec(spec: &DeploymentSpec) -> Result<Self> {
         Ok(Self {
-            descriptor: AdapterDescriptor {
-                protocol: spec.protocol.clone(),
-                kind: KIND.to_owned(),
-                market: spec.market.clone(),
-                chain: spec.chain.clone(),
-            },
+            descriptor: spec.descriptor(KIND),
             deployment: parse(spec)?,
         })
     }

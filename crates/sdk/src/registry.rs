@@ -30,6 +30,23 @@ impl DeploymentSpec {
     pub fn kind(&self) -> &str {
         self.kind.as_deref().unwrap_or(self.protocol.as_str())
     }
+
+    /// The adapter's typed `params`; an invalid value is a configuration error naming the adapter
+    /// kind and the offending field, so every factory reports it the same way.
+    pub fn params<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<T, AdapterError> {
+        serde_json::from_value(self.params.clone())
+            .map_err(|e| AdapterError::Config(format!("{kind} params: {e}")))
+    }
+
+    /// The descriptor of an adapter of `kind` serving this deployment.
+    pub fn descriptor(&self, kind: &str) -> crate::AdapterDescriptor {
+        crate::AdapterDescriptor {
+            protocol: self.protocol.clone(),
+            kind: kind.to_owned(),
+            market: self.market.clone(),
+            chain: self.chain.clone(),
+        }
+    }
 }
 
 /// Builds adapters of one implementation kind from deployment specs.
