@@ -102,7 +102,11 @@ pub(crate) struct Bucket {
     pub(crate) q_now: Decimal,
     /// Liabilities a liquidation charges its penalty on: debts and perp notionals.
     pub(crate) liab: Decimal,
-    /// The same five as exact integers at 1e-8 ([`crate::fixed`]), for the grid.
+    /// Units held (supplies, long perps) and owed (debts, short perps): the market's own
+    /// exposure, for its P&L in the grid and its own add-ons.
+    pub(crate) long_units: Decimal,
+    pub(crate) short_units: Decimal,
+    /// The terms above as exact integers at 1e-8 ([`crate::fixed`]), for the grid.
     pub(crate) fixed: BucketFixed,
 }
 
@@ -116,6 +120,9 @@ pub(crate) struct BucketFixed {
     pub(crate) q: i128,
     pub(crate) q_now: i128,
     pub(crate) liab: i128,
+    /// The market's P&L per unit of relative move of the asset (at the stress prices, rounded
+    /// against the account), like [`KeyState::pnl_slope`] for the portfolio.
+    pub(crate) pnl_slope: i128,
 }
 
 /// One protocol market.
@@ -130,6 +137,9 @@ pub(crate) struct MarketBook {
     pub(crate) constant_fixed: i128,
     /// `constant_now` at 1e-8.
     pub(crate) constant_now_fixed: i128,
+    /// The market's own carry over the horizon (borrow on its debts, funding on its perps), at
+    /// 1e-17, rounded up.
+    pub(crate) carry_fixed: i128,
     pub(crate) buckets: Vec<Bucket>,
     /// The buckets' integer terms, contiguous for the grid.
     pub(crate) fixed: Vec<BucketFixed>,
@@ -160,6 +170,8 @@ pub(crate) struct OptionLeg {
     pub(crate) input: crate::pricing::ModelInput,
     pub(crate) base: Valuation,
     pub(crate) underlying_usd: Decimal,
+    /// Signed delta exposure at the reference price (USD), for the concentration add-on.
+    pub(crate) delta_usd: Decimal,
 }
 
 impl OptionLeg {
@@ -399,6 +411,7 @@ pub(crate) fn build(
         let mut buckets: Vec<Bucket> = Vec::new();
         let mut constant = Decimal::ZERO;
         let mut funding = Decimal::ZERO;
+        let mut market_carry = Decimal::ZERO;
         for p in &snapshot.positions {
             let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
                 Some(k) => *k,
@@ -439,12 +452,15 @@ pub(crate) fn build(
             match (p.kind, p.side) {
                 (PositionKind::Supply, _) => {
                     key.spot_long += p.amount;
+                    x.long_units += p.amount;
                     if p.counts_as_collateral {
                         x.a_long += v * w;
                     }
                 }
                 (PositionKind::Debt, _) => {
                     key.spot_short += p.amount;
+                    x.short_units += p.amount;
+                    market_carry += v * borrow_carry;
                     x.q += v * w * (Decimal::ONE + borrow_carry);
                     x.q_now += v * w;
                     x.liab += v;
@@ -458,10 +474,12 @@ pub(crate) fn build(
                         .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
                     if side == Side::Long {
                         key.perp_long += p.amount;
+                        x.long_units += p.amount;
                         x.a_long += v;
                         constant += pnl - v;
                     } else {
                         key.perp_short += p.amount;
+                        x.short_units += p.amount;
                         x.a_short += v;
                         constant += pnl + v;
                     }
@@ -489,9 +507,12 @@ pub(crate) fn build(
                 q: fixed::to_fixed(x.q, fixed::MONEY, up),
                 q_now: fixed::to_fixed(x.q_now, fixed::MONEY, up),
                 liab: fixed::to_fixed(x.liab, fixed::MONEY, up),
+                // Filled once prices are chosen.
+                pnl_slope: 0,
             };
         }
         carry += funding;
+        market_carry += funding;
         let (maintenance_requirement, initial_requirement) = own_requirement(totals);
         out_markets.push(MarketBook {
             label,
@@ -510,7 +531,13 @@ pub(crate) fn build(
                 RoundingStrategy::ToNegativeInfinity,
             )
             .saturating_mul(fixed::ONE),
-            fixed: buckets.iter().map(|b| b.fixed).collect(),
+            carry_fixed: fixed::to_fixed(
+                ceil(market_carry),
+                fixed::MONEY,
+                RoundingStrategy::ToPositiveInfinity,
+            )
+            .saturating_mul(fixed::ONE),
+            fixed: Vec::new(),
             buckets,
             options: Vec::new(),
             equity: totals.net_value_usd,
@@ -537,6 +564,17 @@ pub(crate) fn build(
         }
     }
     price_records.sort_by(|a, b| a.key.cmp(&b.key));
+
+    // Each market's own P&L slope per asset, now that prices are known.
+    for market in &mut out_markets {
+        for x in &mut market.buckets {
+            let price = &b.keys[x.key].price;
+            let slope = floor(x.long_units * price.long) - ceil(x.short_units * price.short);
+            x.fixed.pnl_slope =
+                fixed::to_fixed(slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity);
+        }
+        market.fixed = market.buckets.iter().map(|x| x.fixed).collect();
+    }
 
     // Options, now that underlying prices are known.
     let mut unpriced = Vec::new();
@@ -600,11 +638,12 @@ pub(crate) fn build(
         g.long_usd += long * price.reference;
         g.short_usd += short * price.reference;
     }
-    for leg in &option_legs {
+    for leg in &mut option_legs {
         let delta_usd = options::to_decimal(leg.base.delta * leg.input.underlying)
             .unwrap_or(Decimal::ZERO)
             * leg.amount
             * leg.sign();
+        leg.delta_usd = delta_usd;
         let key = &mut b.keys[leg.key];
         key.net_usd += delta_usd;
         key.gross_usd += leg.value;

@@ -1,14 +1,20 @@
 //! Portfolio requirements, health, margin excess, cross-margin benefit and credit capacity.
 //!
-//! * `maintenance requirement = max(W + A_m, max_p R_p)` and
-//!   `initial requirement = max(W × initial_multiplier + A_i, max_p R_p,initial)`, where `W` is the
-//!   worst weighted scenario loss (≥ 0), `A` the add-ons (short option minimum, concentration,
-//!   oracle divergence) and `R_p` each market's own requirement in equity terms.
+//! * `maintenance requirement = max(W + A_m, Σ_p R_p)` and
+//!   `initial requirement = max(W × initial_multiplier + A_i, Σ_p R_p,initial, MR)`, where `W` is
+//!   the worst weighted scenario loss (≥ 0), `A` the add-ons (short option minimum,
+//!   concentration, oracle divergence) and `R_p` each market's own requirement in equity terms.
+//!   The floor is the sum because the venues liquidate independently: with equity below
+//!   `Σ R_p`, some market holds less than its own `R_p` and that venue liquidates, whatever the
+//!   netting elsewhere.
+//! * Each market margined alone by the same method: `standalone_p = max(W_p + A_p, R_p)`, with
+//!   `W_p` its own worst weighted loss on the same grid (from the same pass, see
+//!   [`crate::stress`]) and `A_p` the add-ons of its positions alone.
+//!   `cross_margin_benefit = Σ_p standalone_p − MR`.
 //! * `health = 1 + (E − MR) ÷ L` when `E ≥ MR` (infinite without liabilities `L`), else `E ÷ MR`:
 //!   both branches equal 1 at the requirement, the first is the lending health factor generalized
 //!   (`1 + excess ÷ debt`), and together they make more collateral never lower health and more
 //!   debt never raise it.
-//! * `cross_margin_benefit = Σ_p R_p − MR`.
 //! * `credit capacity = max(0, E − W − A_m)`, zero when coverage is incomplete.
 
 use rust_decimal::Decimal;
@@ -51,54 +57,128 @@ fn largest_fall(book: &Book, model: &RiskModel, key: usize) -> Decimal {
     Decimal::ONE - (Decimal::ONE - group) * (Decimal::ONE - peg)
 }
 
-/// Maintenance and initial add-ons.
-pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
-    let mut concentration = (Decimal::ZERO, Decimal::ZERO);
-    for (k, key) in book.keys.iter().enumerate() {
-        let size = key.net_usd.abs();
-        if size.is_zero() {
-            continue;
-        }
-        // Capped at ⅔ of what the grid leaves of the asset, so that a holding's stress loss plus
-        // its (marginal) concentration charge never exceed its value: the concentration charge
-        // grows at most 1.5 times as fast as the haircut (d/dN [N × imf √N] = 1.5 × imf √N).
-        let cap = (Decimal::ONE - largest_fall(book, model, k)) * Decimal::TWO / Decimal::from(3);
-        let h = haircut(
-            model,
-            &key.symbol,
-            book.groups[key.group].volatility,
-            size,
-            cap,
-        );
-        concentration.0 += size * h.maintenance;
-        concentration.1 += size * h.initial;
+/// Concentration charges (maintenance, initial) of a net exposure `net_usd` to asset `key`.
+fn concentration(
+    book: &Book,
+    model: &RiskModel,
+    key: usize,
+    net_usd: Decimal,
+) -> (Decimal, Decimal) {
+    let size = net_usd.abs();
+    if size.is_zero() {
+        return (Decimal::ZERO, Decimal::ZERO);
     }
-    let som: Decimal = book
-        .options
-        .iter()
-        .filter(|l| l.side == Side::Short)
-        .map(|l| l.amount * l.underlying_usd * model.options.short_option_minimum)
-        .sum();
+    let k = &book.keys[key];
+    // Capped at ⅔ of what the grid leaves of the asset, so that a holding's stress loss plus its
+    // (marginal) concentration charge never exceed its value: the concentration charge grows at
+    // most 1.5 times as fast as the haircut (d/dN [N × imf √N] = 1.5 × imf √N).
+    let cap = (Decimal::ONE - largest_fall(book, model, key)) * Decimal::TWO / Decimal::from(3);
+    let h = haircut(model, &k.symbol, book.groups[k.group].volatility, size, cap);
+    (size * h.maintenance, size * h.initial)
+}
+
+/// Maintenance and initial add-ons from their parts (each rounded up to 1e-8).
+fn make_add_ons(
+    som: Decimal,
+    concentration: (Decimal, Decimal),
+    oracle: Decimal,
+) -> (AddOns, AddOns) {
+    let som = crate::book::ceil(som);
+    let oracle = crate::book::ceil(oracle);
     let make = |c: Decimal| {
         let c = crate::book::ceil(c);
-        let som = crate::book::ceil(som);
         AddOns {
             short_option_minimum_usd: som,
             concentration_usd: c,
-            oracle_divergence_usd: book.oracle_addon,
-            total_usd: som + c + book.oracle_addon,
+            oracle_divergence_usd: oracle,
+            total_usd: som + c + oracle,
         }
     };
     (make(concentration.0), make(concentration.1))
 }
 
-/// The portfolio margin of `book` given its stress results.
+/// Short option minimum of one written leg.
+fn short_option_minimum(leg: &crate::book::OptionLeg, model: &RiskModel) -> Decimal {
+    if leg.side == Side::Short {
+        leg.amount * leg.underlying_usd * model.options.short_option_minimum
+    } else {
+        Decimal::ZERO
+    }
+}
+
+/// Maintenance and initial add-ons of the whole book.
+pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
+    let mut concentration = (Decimal::ZERO, Decimal::ZERO);
+    for (k, key) in book.keys.iter().enumerate() {
+        let (m, i) = self::concentration(book, model, k, key.net_usd);
+        concentration.0 += m;
+        concentration.1 += i;
+    }
+    let som: Decimal = book
+        .options
+        .iter()
+        .map(|l| short_option_minimum(l, model))
+        .sum();
+    make_add_ons(som, concentration, book.oracle_addon)
+}
+
+/// The add-ons of market `m`'s positions alone: the same three charges on its own net exposures,
+/// its own written options and its own share of the oracle divergence.
+fn market_add_ons(book: &Book, model: &RiskModel, m: usize) -> (AddOns, AddOns) {
+    let market = &book.markets[m];
+    // Net exposure per asset: the buckets' units at reference prices, plus option deltas.
+    let mut net: Vec<(usize, Decimal)> = market
+        .buckets
+        .iter()
+        .map(|b| {
+            let price = book.keys[b.key].price.reference;
+            (b.key, (b.long_units - b.short_units) * price)
+        })
+        .collect();
+    let mut som = Decimal::ZERO;
+    for &i in &market.options {
+        let leg = &book.options[i];
+        som += short_option_minimum(leg, model);
+        match net.iter_mut().find(|(k, _)| *k == leg.key) {
+            Some((_, n)) => *n += leg.delta_usd,
+            None => net.push((leg.key, leg.delta_usd)),
+        }
+    }
+    let mut concentration = (Decimal::ZERO, Decimal::ZERO);
+    for (k, n) in net {
+        let (m, i) = self::concentration(book, model, k, n);
+        concentration.0 += m;
+        concentration.1 += i;
+    }
+    let mut oracle = Decimal::ZERO;
+    for b in &market.buckets {
+        let price = &book.keys[b.key].price;
+        if price.diverged {
+            oracle += b.long_units * (price.reference - price.long)
+                + b.short_units * (price.short - price.reference);
+        }
+    }
+    make_add_ons(som, concentration, oracle)
+}
+
+/// One market margined alone by the portfolio method.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Standalone {
+    /// Its own worst weighted scenario loss `W_p` (≥ 0).
+    pub(crate) stress_loss: Decimal,
+    /// `max(W_p + A_p,m, R_p)`.
+    pub(crate) maintenance: Decimal,
+    /// `max(W_p × initial_multiplier + A_p,i, R_p,initial, maintenance)`.
+    pub(crate) initial: Decimal,
+}
+
+/// The portfolio margin of `book` given its stress results, and each market margined alone.
 pub(crate) fn portfolio(
     book: &Book,
     stress: &Stress,
     model: &RiskModel,
     complete: bool,
-) -> PortfolioMargin {
+) -> (PortfolioMargin, Vec<Standalone>) {
     let stress_loss = stress.worst_loss.max(Decimal::ZERO);
     let (maintenance_add_ons, initial_add_ons) = add_ons(book, model);
     let largest = book
@@ -107,17 +187,33 @@ pub(crate) fn portfolio(
         .map(|m| m.maintenance_requirement)
         .max()
         .unwrap_or(Decimal::ZERO);
-    let largest_initial = book
+    let protocols: Decimal = book.markets.iter().map(|m| m.maintenance_requirement).sum();
+    let protocols_initial: Decimal = book.markets.iter().map(|m| m.initial_requirement).sum();
+    let standalone: Vec<Standalone> = book
         .markets
         .iter()
-        .map(|m| m.initial_requirement)
-        .max()
-        .unwrap_or(Decimal::ZERO);
-    let isolated: Decimal = book.markets.iter().map(|m| m.maintenance_requirement).sum();
-    let maintenance = (stress_loss + maintenance_add_ons.total_usd).max(largest);
+        .zip(&stress.markets)
+        .enumerate()
+        .map(|(m, (market, s))| {
+            let w = crate::stress::own_stress_loss(s);
+            let (a_m, a_i) = market_add_ons(book, model, m);
+            let maintenance = (w + a_m.total_usd).max(market.maintenance_requirement);
+            let initial = (crate::book::ceil(w * model.grid.initial_multiplier) + a_i.total_usd)
+                .max(market.initial_requirement)
+                .max(maintenance);
+            Standalone {
+                stress_loss: w,
+                maintenance,
+                initial,
+            }
+        })
+        .collect();
+    let isolated: Decimal = standalone.iter().map(|s| s.maintenance).sum();
+    let isolated_initial: Decimal = standalone.iter().map(|s| s.initial).sum();
+    let maintenance = (stress_loss + maintenance_add_ons.total_usd).max(protocols);
     let initial = (crate::book::ceil(stress_loss * model.grid.initial_multiplier)
         + initial_add_ons.total_usd)
-        .max(largest_initial)
+        .max(protocols_initial)
         .max(maintenance);
     let equity = book.equity;
     let credit = if complete {
@@ -125,7 +221,7 @@ pub(crate) fn portfolio(
     } else {
         Decimal::ZERO
     };
-    PortfolioMargin {
+    let margin = PortfolioMargin {
         equity_usd: equity,
         liabilities_usd: book.liabilities,
         stress_loss_usd: stress_loss,
@@ -138,12 +234,15 @@ pub(crate) fn portfolio(
         maintenance_requirement_usd: maintenance,
         initial_requirement_usd: initial,
         largest_protocol_requirement_usd: largest,
+        protocol_requirements_usd: protocols,
         isolated_requirement_usd: isolated,
+        isolated_initial_requirement_usd: isolated_initial,
         cross_margin_benefit_usd: isolated - maintenance,
         margin_excess_usd: equity - maintenance,
         free_margin_usd: equity - initial,
         health: complete.then(|| health(equity, maintenance, book.liabilities)),
         initial_health: complete.then(|| health(equity, initial, book.liabilities)),
         credit_capacity_usd: credit,
-    }
+    };
+    (margin, standalone)
 }

@@ -125,6 +125,7 @@ pub(crate) fn leg(
         input,
         base,
         underlying_usd: underlying,
+        delta_usd: Decimal::ZERO,
     })
 }
 

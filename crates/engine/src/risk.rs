@@ -91,7 +91,7 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
     let scenarios = scenarios::build(book, model, &ctx.correlation);
     let horizon_years = f64::from(model.grid.horizon_days) / 365.0;
     let stress = stress::run(book, &scenarios, horizon_years, &labels);
-    let margin = margin::portfolio(book, &stress, model, complete);
+    let (margin, standalone) = margin::portfolio(book, &stress, model, complete);
     let liquidation_surface = surface::surface(book, &labels);
     let group_names: Vec<String> = book.groups.iter().map(|g| g.name.clone()).collect();
     let (option_valuations, greeks, portfolio_greeks) =
@@ -112,10 +112,14 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
         .markets
         .iter()
         .zip(&stress.markets)
-        .map(|(m, s)| ProtocolRisk {
+        .zip(&standalone)
+        .map(|((m, s), alone)| ProtocolRisk {
             equity_usd: m.equity,
             maintenance_requirement_usd: m.maintenance_requirement,
             initial_requirement_usd: m.initial_requirement,
+            stress_loss_usd: alone.stress_loss,
+            standalone_requirement_usd: alone.maintenance,
+            standalone_initial_requirement_usd: alone.initial,
             liquidation_penalty: m.penalty,
             liquidated_in_scenarios: s.liquidated_in,
             worst_scenario: s.worst.map(|(_, i)| stress.outcomes[i].id.clone()),

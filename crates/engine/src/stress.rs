@@ -32,6 +32,9 @@ pub(crate) struct MarketStress {
     pub(crate) worst: Option<(i128, usize)>,
     /// Adjusted collateral and requirement in that scenario (at 1e-17).
     pub(crate) worst_parts: (i128, i128),
+    /// The market's own largest weighted loss over the grid (its P&L and its own penalty, at
+    /// 1e-8): its stress loss were it margined alone.
+    pub(crate) worst_loss: Option<i128>,
 }
 
 /// The grid's results.
@@ -77,6 +80,8 @@ pub(crate) fn run(
     let mut f_long: Vec<i128> = Vec::with_capacity(book.keys.len());
     let mut f_short: Vec<i128> = Vec::with_capacity(book.keys.len());
     let mut option_values = vec![0i128; book.options.len()];
+    // Each option's signed value change (at 1e-17), for its market's own P&L.
+    let mut option_changes = vec![0i128; book.options.len()];
     let mut liquidated: Vec<(Decimal, usize)> = Vec::new();
     let carry = fixed::to_fixed(book.carry, MONEY, RoundingStrategy::ToPositiveInfinity) * ONE;
     // Options revalued without a move (only time passes) are the same in many scenarios.
@@ -118,24 +123,33 @@ pub(crate) fn run(
             option_values[i] = v;
             if oracle.is_none() {
                 let change = (v - leg.value_fixed) * ONE;
-                pnl += if leg.side == Side::Long {
+                let change = if leg.side == Side::Long {
                     change
                 } else {
                     -change
                 };
+                option_changes[i] = change;
+                pnl += change;
             }
         }
+        let weight = fixed::to_fixed(s.weight, FACTOR, RoundingStrategy::ToPositiveInfinity);
 
         liquidated.clear();
         let mut penalties = Decimal::ZERO;
         for (m, market) in book.markets.iter().enumerate() {
             let mut adjusted = market.constant_fixed;
             let mut requirement: i128 = 0;
+            // The market's own P&L, like the portfolio's (only carry in the oracle scenario).
+            let mut own_pnl = -market.carry_fixed;
             if oracle.is_none() {
                 for b in &market.fixed {
                     let fk = f[b.key];
                     adjusted += fk * b.a_net;
                     requirement += fk * b.q;
+                    own_pnl += (fk - ONE) * b.pnl_slope;
+                }
+                for &i in &market.options {
+                    own_pnl += option_changes[i];
                 }
             } else {
                 for b in &market.fixed {
@@ -162,6 +176,7 @@ pub(crate) fn run(
                 stats.worst = Some((excess, si));
                 stats.worst_parts = (adjusted, requirement);
             }
+            let mut own_penalty: i128 = 0;
             if requirement > 0 && adjusted < requirement {
                 stats.liquidated_in += 1;
                 let mut liabilities: i128 = 0;
@@ -177,10 +192,19 @@ pub(crate) fn run(
                 }
                 let liabilities = fixed::product_to_decimal(liabilities);
                 let up = Decimal::ONE + s.oracle.unwrap_or(Decimal::ZERO);
-                penalties += market.penalty * liabilities * up;
+                let penalty = market.penalty * liabilities * up;
+                own_penalty = fixed::to_fixed(penalty, MONEY, RoundingStrategy::ToPositiveInfinity);
+                penalties += penalty;
                 let health = fixed::product_to_decimal(adjusted.max(0))
                     / fixed::product_to_decimal(requirement);
                 liquidated.push((health, m));
+            }
+            // weight × (penalty − P&L), at 1e-8 rounded up, as the portfolio's loss below.
+            let own_loss =
+                (weight * (own_penalty - own_pnl.div_euclid(ONE)) + ONE - 1).div_euclid(ONE);
+            let stats = &mut markets[m];
+            if stats.worst_loss.is_none_or(|l| own_loss > l) {
+                stats.worst_loss = Some(own_loss);
             }
         }
         liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -250,4 +274,9 @@ pub(crate) fn worst_health(stats: &MarketStress) -> Option<Health> {
             fixed::product_to_decimal(stats.worst_parts.1),
         )
     })
+}
+
+/// A market's own stress loss (≥ 0): its largest weighted loss over the grid.
+pub(crate) fn own_stress_loss(stats: &MarketStress) -> Decimal {
+    fixed::money_to_decimal(stats.worst_loss.unwrap_or(0).max(0)).normalize()
 }

@@ -12,7 +12,7 @@ use crate::{
 
 /// Version of the margin methodology. Part of every profile so that a stored or signed profile
 /// can be interpreted later; bumped whenever a formula changes.
-pub const METHODOLOGY_VERSION: &str = "unimargin-portfolio/1";
+pub const METHODOLOGY_VERSION: &str = "unimargin-portfolio/2";
 
 /// Aggregates in USD. All values are exact decimals serialized as strings.
 ///

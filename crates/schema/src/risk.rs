@@ -46,8 +46,9 @@ pub struct AddOns {
 /// The portfolio margin of a set of positions, in equity terms (USD).
 ///
 /// `maintenance_requirement_usd = max(stress_loss_usd + maintenance_add_ons.total_usd,
-/// largest_protocol_requirement_usd)`: the equity that survives the worst scenario, never below
-/// what the most demanding protocol requires on its own, because venues liquidate independently.
+/// protocol_requirements_usd)`: the equity that survives the worst scenario, never below the sum
+/// of what every protocol requires on its own, because venues liquidate independently (with less
+/// equity than that sum, at least one of them is below its own requirement).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PortfolioMargin {
     /// Assets − liabilities at the profile's reference prices (perp PnL included).
@@ -71,17 +72,27 @@ pub struct PortfolioMargin {
     #[schemars(with = "crate::export::DecimalString")]
     pub maintenance_requirement_usd: Decimal,
     /// Portfolio initial requirement: the stress loss times the initial multiplier plus the
-    /// initial add-ons, never below the largest protocol initial requirement.
+    /// initial add-ons, never below the sum of the protocols' own initial requirements nor below
+    /// the maintenance requirement.
     #[schemars(with = "crate::export::DecimalString")]
     pub initial_requirement_usd: Decimal,
     /// The largest maintenance requirement of one protocol market on its own.
     #[schemars(with = "crate::export::DecimalString")]
     pub largest_protocol_requirement_usd: Decimal,
-    /// Sum of every protocol market's own maintenance requirement (equity terms).
+    /// Sum of every protocol market's own maintenance requirement (equity terms): the floor of
+    /// `maintenance_requirement_usd`.
+    #[schemars(with = "crate::export::DecimalString")]
+    pub protocol_requirements_usd: Decimal,
+    /// Sum of every market's requirement when margined alone by this same method
+    /// (`ProtocolRisk.standalone_requirement_usd`).
     #[schemars(with = "crate::export::DecimalString")]
     pub isolated_requirement_usd: Decimal,
-    /// `isolated_requirement_usd − maintenance_requirement_usd`. Negative when the stress grid
-    /// asks for more than the protocols together do.
+    /// The same at initial level (`ProtocolRisk.standalone_initial_requirement_usd`).
+    #[schemars(with = "crate::export::DecimalString")]
+    pub isolated_initial_requirement_usd: Decimal,
+    /// `isolated_requirement_usd − maintenance_requirement_usd`: what margining the markets
+    /// together frees. Negative when the portfolio's add-ons exceed the markets' own (the size
+    /// premium grows faster than the size).
     #[schemars(with = "crate::export::DecimalString")]
     pub cross_margin_benefit_usd: Decimal,
     /// `equity_usd − maintenance_requirement_usd` (negative: below the portfolio requirement).
@@ -138,6 +149,18 @@ pub struct ProtocolRisk {
     /// The same at initial weights.
     #[schemars(with = "crate::export::DecimalString")]
     pub initial_requirement_usd: Decimal,
+    /// This market's own worst weighted scenario loss on the profile's grid: its P&L (options and
+    /// carry included) and its own liquidation penalty when it liquidates in that scenario (≥ 0).
+    #[schemars(with = "crate::export::DecimalString")]
+    pub stress_loss_usd: Decimal,
+    /// The requirement of this market margined alone by the portfolio method:
+    /// `max(stress_loss_usd + its own maintenance add-ons, maintenance_requirement_usd)`.
+    #[schemars(with = "crate::export::DecimalString")]
+    pub standalone_requirement_usd: Decimal,
+    /// The same at initial level: `max(stress_loss_usd × initial multiplier + its own initial
+    /// add-ons, initial_requirement_usd, standalone_requirement_usd)`.
+    #[schemars(with = "crate::export::DecimalString")]
+    pub standalone_initial_requirement_usd: Decimal,
     /// The liquidation penalty assumed for this protocol (fraction of liabilities).
     #[schemars(with = "crate::export::DecimalString")]
     pub liquidation_penalty: Decimal,

@@ -156,22 +156,69 @@ fn credit_capacity_worked_example() {
         ([label("drift")].as_slice(), d("625"), d("-1875"))
     );
 
-    // Requirements: aave needs 20 000 × (1 − 0.825) = 3 500 on its own, drift 10 000 × 5 % = 500.
+    // Requirements: aave needs 20 000 × (1 − 0.825) = 3 500 on its own, drift 10 000 × 5 % = 500;
+    // the floor is their sum, above the grid's 3 500 + 0 add-ons.
     assert_eq!(m.largest_protocol_requirement_usd, d("3500"));
-    assert_eq!(m.isolated_requirement_usd, d("4000"));
-    assert_eq!(m.maintenance_requirement_usd, d("3500")); // max(3 500 + 0 add-ons, 3 500)
-    assert_eq!(m.cross_margin_benefit_usd, d("500")); // 4 000 − 3 500
-    // Initial: max(3 500 × 1.1, aave's 20 000 × 0.2 = 4 000, drift's 10 000 × 10 % = 1 000).
-    assert_eq!(m.initial_requirement_usd, d("4000"));
-    // Health = 1 + (15 000 − 3 500) ÷ (8 000 debt + 10 000 perp notional).
+    assert_eq!(m.protocol_requirements_usd, d("4000"));
+    assert_eq!(m.maintenance_requirement_usd, d("4000")); // max(3 500 + 0, 3 500 + 500)
+    // Initial: max(3 500 × 1.1, aave's 20 000 × 0.2 + drift's 10 000 × 10 % = 5 000).
+    assert_eq!(m.initial_requirement_usd, d("5000"));
+    // Health = 1 + (15 000 − 4 000) ÷ (8 000 debt + 10 000 perp notional).
     assert_eq!(
         m.health,
-        Some(Health::Finite(Decimal::ONE + d("11500") / d("18000")))
+        Some(Health::Finite(Decimal::ONE + d("11000") / d("18000")))
     );
     assert_eq!(
         hedged.protocols[0].risk.maintenance_requirement_usd,
         d("3500")
     );
+}
+
+/// The isolated requirement is each market margined alone by the same method, on the same grid.
+/// aave-v3: 10 ETH at 2000 (LT 0.825), 8 000 USDC debt; drift: 3 000 USDC, short 5 ETH perp at
+/// 2000 (ratios 10 % / 5 %). Plain model: no add-ons, penalties 5 %.
+#[test]
+fn isolated_requirement_worked_example() {
+    let aave = snapshot(
+        "aave-v3",
+        vec![
+            supply("ETH", "ETH", d("10"), d("2000"), "0.8", "0.825"),
+            debt("USDC", "USD", d("8000"), d("1")),
+        ],
+    );
+    let drift = snapshot(
+        "drift",
+        vec![
+            supply("USDC", "USD", d("3000"), d("1"), "1", "1"),
+            perp(Side::Short, "ETH", "ETH", d("5"), d("2000"), "0.1", "0.05"),
+        ],
+    );
+    let p = compute_profile(input(vec![aave, drift]), &settings(plain_model()));
+    let [a, b] = [&p.protocols[0].risk, &p.protocols[1].risk];
+    assert_eq!(p.protocols[0].protocol.as_str(), "aave-v3");
+
+    // aave alone: worst is ETH −35 %, 7 000 lost, no liquidation (13 000 × 0.825 = 10 725 ≥
+    // 8 000); the extreme −70 % counts 0.35 × (14 000 + 5 % × 8 000) = 5 040 < 7 000.
+    assert_eq!(a.stress_loss_usd, d("7000"));
+    // max(7 000 + 0 add-ons, R = 20 000 × 0.175 = 3 500).
+    assert_eq!(a.standalone_requirement_usd, d("7000"));
+    // max(7 000 × 1.1, R_initial = 20 000 × 0.2 = 4 000, 7 000).
+    assert_eq!(a.standalone_initial_requirement_usd, d("7700"));
+
+    // drift alone: ETH +35 % loses 3 500 on the short and liquidates (3 000 + 10 000 − 13 500 =
+    // −500 < 13 500 × 5 % = 675), penalty 5 % × 13 500 = 675: loss 4 175. (+25 %: 2 500 + 625 =
+    // 3 125; the extreme +70 %: 0.35 × (7 000 + 850) = 2 747.5.)
+    assert_eq!(b.stress_loss_usd, d("4175"));
+    assert_eq!(b.standalone_requirement_usd, d("4175")); // max(4 175 + 0, R = 500)
+    assert_eq!(b.standalone_initial_requirement_usd, d("4592.5")); // 4 175 × 1.1
+
+    // Together the ETH legs net: 5 ETH long, ETH −35 % loses 3 500; the floor Σ R_p = 4 000.
+    let m = &p.risk.margin;
+    assert_eq!(m.stress_loss_usd, d("3500"));
+    assert_eq!(m.isolated_requirement_usd, d("11175")); // 7 000 + 4 175
+    assert_eq!(m.isolated_initial_requirement_usd, d("12292.5")); // 7 700 + 4 592.5
+    assert_eq!(m.maintenance_requirement_usd, d("4000"));
+    assert_eq!(m.cross_margin_benefit_usd, d("7175")); // 11 175 − 4 000
 }
 
 #[test]

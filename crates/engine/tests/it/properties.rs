@@ -179,7 +179,8 @@ proptest! {
     }
 
     /// A perfect hedge across protocols (ETH collateral on aave, the same ETH short on drift)
-    /// lowers the portfolio requirement below the sum of the isolated ones. Sizes keep both legs
+    /// lowers the portfolio requirement below the sum of the isolated ones (each market margined
+    /// alone by the same grid: aave loses its ETH fall, drift its ETH rise). Sizes keep both legs
     /// alive on the grid: aave's debt is 10–30 % of its liquidation-weighted collateral (it
     /// survives −70 %), drift holds 100–150 % of the perp notional in USDC (it survives +70 %).
     /// What the hedge leaves is the USDC the perp is margined with, which the depeg scenario
@@ -204,6 +205,8 @@ proptest! {
         let m = &p.risk.margin;
         prop_assert!(m.maintenance_requirement_usd < m.isolated_requirement_usd, "{m:?}");
         prop_assert!(m.cross_margin_benefit_usd > Decimal::ZERO);
+        let standalone: Decimal = p.protocols.iter().map(|x| x.risk.standalone_requirement_usd).sum();
+        prop_assert_eq!(m.isolated_requirement_usd, standalone);
     }
 
     /// A missing price never raises health: the market is excluded, the profile is incomplete,
@@ -224,14 +227,47 @@ proptest! {
         prop_assert_eq!(after.credit_capacity_usd, Decimal::ZERO);
     }
 
-    /// The portfolio requirement is never below the largest single-protocol requirement.
+    /// The portfolio requirement is never below the largest single-protocol requirement, nor
+    /// below their sum (the venues liquidate independently), at maintenance and initial level;
+    /// each market's standalone requirement is never below its own.
     #[test]
-    fn the_requirement_is_never_below_the_largest_protocol_requirement(b in books()) {
+    fn the_requirement_is_never_below_the_protocol_requirements(b in books()) {
         let p = compute_profile(input(snapshots(&b)), &model());
-        let largest = p.protocols.iter().map(|x| x.risk.maintenance_requirement_usd).max().unwrap_or_default();
-        prop_assert!(p.risk.margin.maintenance_requirement_usd >= largest);
-        let largest_initial = p.protocols.iter().map(|x| x.risk.initial_requirement_usd).max().unwrap_or_default();
-        prop_assert!(p.risk.margin.initial_requirement_usd >= largest_initial);
+        let m = &p.risk.margin;
+        let own = |x: &ProtocolProfile| x.risk.maintenance_requirement_usd;
+        let own_initial = |x: &ProtocolProfile| x.risk.initial_requirement_usd;
+        let largest = p.protocols.iter().map(own).max().unwrap_or_default();
+        prop_assert!(m.maintenance_requirement_usd >= largest);
+        let sum: Decimal = p.protocols.iter().map(own).sum();
+        prop_assert!(m.maintenance_requirement_usd >= sum, "{m:?}");
+        prop_assert_eq!(m.protocol_requirements_usd, sum);
+        let largest_initial = p.protocols.iter().map(own_initial).max().unwrap_or_default();
+        prop_assert!(m.initial_requirement_usd >= largest_initial);
+        let sum_initial: Decimal = p.protocols.iter().map(own_initial).sum();
+        prop_assert!(m.initial_requirement_usd >= sum_initial, "{m:?}");
+        for x in &p.protocols {
+            prop_assert!(x.risk.standalone_requirement_usd >= own(x));
+            prop_assert!(x.risk.standalone_initial_requirement_usd >= own_initial(x));
+            prop_assert!(x.risk.standalone_initial_requirement_usd >= x.risk.standalone_requirement_usd);
+        }
+    }
+
+    /// A market's own stress loss is what the same grid gives that market margined alone: its
+    /// figures in the portfolio equal those of a profile holding only that market.
+    #[test]
+    fn a_markets_own_stress_loss_is_its_stress_loss_alone(b in books()) {
+        let s = model();
+        let all = snapshots(&b);
+        let p = compute_profile(input(all.clone()), &s);
+        for (i, snapshot) in all.into_iter().enumerate() {
+            if snapshot.positions.is_empty() {
+                continue;
+            }
+            let alone = compute_profile(input(vec![snapshot]), &s);
+            let x = p.protocols.iter().find(|x| x.protocol == alone.protocols[0].protocol).unwrap();
+            prop_assert_eq!(x.risk.stress_loss_usd, alone.risk.margin.stress_loss_usd, "market {}", i);
+            prop_assert_eq!(x.risk.standalone_requirement_usd, alone.risk.margin.isolated_requirement_usd);
+        }
     }
 
     /// The same input in any order gives the same profile.
