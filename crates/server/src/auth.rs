@@ -54,9 +54,20 @@ pub struct Tenancy {
     pub store: Arc<dyn TenantStore>,
     /// Per-key limits.
     pub limiter: Arc<RateLimiter>,
+    /// The key of pre-signed links to the HTML pages, the other way to open them.
+    pub view_links: Arc<crate::view_link::ViewLinks>,
 }
 
 impl Tenancy {
+    /// The same with view links keyed by `links`: replicas that open each other's links must
+    /// share one key.
+    pub fn with_view_links(self, links: crate::view_link::ViewLinks) -> Self {
+        Self {
+            view_links: Arc::new(links),
+            ..self
+        }
+    }
+
     /// Open access (no keys, no rate limit) over an in-memory store: the behaviour of the API
     /// before tenants existed, used by [`crate::router`].
     pub fn open() -> Self {
@@ -64,6 +75,7 @@ impl Tenancy {
             mode: AuthMode::Disabled,
             store: Arc::new(FileStore::in_memory()),
             limiter: Arc::new(RateLimiter::new(RateLimit::unlimited())),
+            view_links: Arc::new(crate::view_link::ViewLinks::random()),
         }
     }
 
@@ -73,6 +85,7 @@ impl Tenancy {
             mode: AuthMode::Required,
             store,
             limiter: Arc::new(RateLimiter::new(limit)),
+            view_links: Arc::new(crate::view_link::ViewLinks::random()),
         }
     }
 }

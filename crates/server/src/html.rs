@@ -1,22 +1,38 @@
-//! The human view: `GET /accounts/{account}`, a server-rendered HTML page of the profile.
+//! The human view: `GET /accounts/{account}` and `GET /owners/{id}`, server-rendered HTML pages
+//! of the profile (an owner set's with its segments).
 //!
 //! One minijinja template (`templates/account.html`, compiled into the binary; no JavaScript,
 //! no build step) fed by a view model built here, so the template only lays out strings.
 //! Autoescaping is on (`.html`), so nothing read from a chain can inject markup.
 //!
+//! A page opens with the API key (as the `/v1` routes, rate limited alike) or with a view link
+//! (`?view=…`, see [`crate::view_link`]), which opens that one page for its tenant until it
+//! expires; anything else is a 401. Another tenant's owner set is a 404, like a made-up id.
+//! Pages are sent `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, so neither a
+//! shared cache nor a followed link keeps the token.
+//!
 //! An incomplete profile is still shown, with its failures in red, but answered with the same
 //! 502/504 status as the JSON API: a script that only checks the status fails closed.
 
+use std::sync::Arc;
+
 use axum::{
+    Extension,
     extract::{Path, State, rejection::PathRejection},
-    http::{StatusCode, header},
+    http::{StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
 use unimargin_schema::{FailureKind, Health, MarginProfile};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    auth::{Caller, Tenancy},
+    error::ApiError,
+    owners::OwnerSet,
+    state::AppState,
+    view_link,
+};
 
 const TEMPLATE: &str = include_str!("../templates/account.html");
 
@@ -67,8 +83,28 @@ struct SurfaceRow {
 }
 
 #[derive(Serialize)]
+struct SegmentRow {
+    name: String,
+    accounts: usize,
+    complete: bool,
+    health: String,
+    health_class: &'static str,
+    equity: String,
+    requirement: String,
+    grade: String,
+}
+
+#[derive(Serialize)]
+struct OwnerView {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize)]
 struct View {
     title: String,
+    owner: Option<OwnerView>,
+    segments: Vec<SegmentRow>,
     accounts: Vec<String>,
     as_of: String,
     methodology: String,
@@ -114,14 +150,19 @@ fn label<T: Serialize>(value: &T) -> String {
     }
 }
 
-fn view(profile: &MarginProfile) -> View {
-    let (health_class, gauge) = match profile.health {
+/// The colour class of a health and where it sits on the 0 → 3 gauge.
+fn health_class(health: Option<Health>) -> (&'static str, Decimal) {
+    match health {
         None => ("unknown", Decimal::ZERO),
         Some(Health::Infinite) => ("ok", Decimal::from(3)),
         Some(Health::Finite(h)) if h < Decimal::ONE => ("danger", h),
         Some(Health::Finite(h)) if h < Decimal::new(15, 1) => ("warn", h),
         Some(Health::Finite(h)) => ("ok", h.min(Decimal::from(3))),
-    };
+    }
+}
+
+fn view(profile: &MarginProfile, owner: Option<&OwnerSet>) -> View {
+    let (health_class_name, gauge) = health_class(profile.health);
     let t = &profile.totals;
     let worst = profile
         .risk
@@ -131,18 +172,43 @@ fn view(profile: &MarginProfile) -> View {
         .max()
         .unwrap_or_default();
     View {
-        title: profile
-            .accounts
+        title: match owner {
+            Some(set) => set.name.clone(),
+            None => profile
+                .accounts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        owner: owner.map(|set| OwnerView {
+            id: set.id.clone(),
+            name: set.name.clone(),
+        }),
+        segments: profile
+            .risk
+            .segments
             .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+            .map(|s| {
+                let (class, _) = health_class(s.margin.health);
+                SegmentRow {
+                    name: s.name.clone(),
+                    accounts: s.accounts.len(),
+                    complete: s.complete,
+                    health: health_text(s.margin.health),
+                    health_class: class,
+                    equity: usd(s.margin.equity_usd),
+                    requirement: usd(s.margin.maintenance_requirement_usd),
+                    grade: s.score.grade.clone(),
+                }
+            })
+            .collect(),
         accounts: profile.accounts.iter().map(ToString::to_string).collect(),
         as_of: profile.as_of.to_rfc3339(),
         methodology: profile.methodology.clone(),
         complete: profile.coverage.complete,
         health: health_text(profile.health),
-        health_class,
+        health_class: health_class_name,
         // 0 → 3 maps onto the gauge's width.
         gauge_pct: (gauge * Decimal::from(100) / Decimal::from(3))
             .round_dp(1)
@@ -246,23 +312,59 @@ fn view(profile: &MarginProfile) -> View {
     }
 }
 
-/// Renders the page of `profile`.
-pub fn render(profile: &MarginProfile) -> Result<String, minijinja::Error> {
+/// Renders the page of `profile`, titled with its owner set when it is one's.
+pub fn render(
+    profile: &MarginProfile,
+    owner: Option<&OwnerSet>,
+) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.add_template("account.html", TEMPLATE)?;
-    env.get_template("account.html")?.render(view(profile))
+    env.get_template("account.html")?
+        .render(view(profile, owner))
 }
 
-/// `GET /accounts/{account}`.
-pub(crate) async fn account_page(
-    State(state): State<AppState>,
-    account: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let Path(account) = account?;
-    let accounts = state.profiler.parse_accounts(&[account])?;
-    let profile = state.profiler.profile(accounts).await?;
-    let html =
-        render(&profile).map_err(|e| ApiError::Internal(format!("page did not render: {e}")))?;
+/// Whether `path` is an HTML page (which takes a key or a view link).
+pub(crate) fn is_page(path: &str) -> bool {
+    path.starts_with("/accounts/") || path.starts_with("/owners/")
+}
+
+/// The caller's owner set `id`; another tenant's is the same 404 as a made-up id.
+pub(crate) async fn owner_set_of(
+    tenancy: &Tenancy,
+    tenant: &str,
+    id: String,
+) -> Result<OwnerSet, ApiError> {
+    tenancy
+        .store
+        .owner_set(tenant, &id)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?
+        .ok_or(ApiError::UnknownOwnerSet(id))
+}
+
+/// The tenant the page is shown to: a view link's (checked against this very path), else the
+/// API key's (the auth layer checked it and put the [`Caller`]). One answer for every bad link.
+fn viewer(
+    links: &view_link::ViewLinks,
+    caller: Option<Caller>,
+    uri: &Uri,
+) -> Result<String, ApiError> {
+    if let Some(token) = view_link::presented(uri.query()) {
+        return links
+            .verify(token, uri.path(), chrono::Utc::now())
+            .map_err(|_| ApiError::Unauthorized("invalid or expired view link".into()));
+    }
+    caller.map(|c| c.tenant).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "send the API key (`Authorization: Bearer <key>`) or open a view link".into(),
+        )
+    })
+}
+
+/// The page's answer: 200 for a complete profile, else the JSON API's status for it.
+fn page(profile: MarginProfile, owner: Option<&OwnerSet>) -> Result<Response, ApiError> {
+    let html = render(&profile, owner)
+        .map_err(|e| ApiError::Internal(format!("page did not render: {e}")))?;
     let status = if profile.coverage.complete {
         StatusCode::OK
     } else {
@@ -271,8 +373,45 @@ pub(crate) async fn account_page(
     };
     Ok((
         status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
         html,
     )
         .into_response())
+}
+
+/// `GET /accounts/{account}`.
+pub(crate) async fn account_page(
+    State(state): State<AppState>,
+    Extension(tenancy): Extension<Arc<Tenancy>>,
+    caller: Option<Extension<Caller>>,
+    uri: Uri,
+    account: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    viewer(&tenancy.view_links, caller.map(|c| c.0), &uri)?;
+    let Path(account) = account?;
+    let accounts = state.profiler.parse_accounts(&[account])?;
+    let profile = state.profiler.profile(accounts).await?;
+    page(profile, None)
+}
+
+/// `GET /owners/{id}`.
+pub(crate) async fn owner_page(
+    State(state): State<AppState>,
+    Extension(tenancy): Extension<Arc<Tenancy>>,
+    caller: Option<Extension<Caller>>,
+    uri: Uri,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let tenant = viewer(&tenancy.view_links, caller.map(|c| c.0), &uri)?;
+    let Path(id) = id?;
+    let set = owner_set_of(&tenancy, &tenant, id).await?;
+    let profile = state
+        .profiler
+        .profile_segmented(set.accounts.clone(), &set.segments)
+        .await?;
+    page(profile, Some(&set))
 }

@@ -22,10 +22,11 @@
 //! * [`attest`]: EIP-712 attestations of profiles (`?signed=true`), `GET /v1/attestations/signer`
 //!   and `POST /v1/attestations/verify` (expiry, tampering and replayed nonces); the Solidity
 //!   verifier a venue deploys is in `contracts/` and is tested against anvil.
-//! * [`stream`]: Server-Sent Events (`GET /v1/accounts/{account}/stream`), one shared poller per
-//!   account set, profile updates and health alerts.
-//! * [`html`]: the human view (`GET /accounts/{account}`), one minijinja template, tested in
-//!   headless Chromium.
+//! * [`stream`]: Server-Sent Events (`GET /v1/accounts/{account}/stream`,
+//!   `GET /v1/owners/{id}/stream`), one poller per account set shared by every subscriber, and
+//!   with [`RedisFanout`] by every replica (a lease decides who polls; events go through pub/sub).
+//! * [`html`]: the human view (`GET /accounts/{account}`, `GET /owners/{id}`), one minijinja
+//!   template, tested in headless Chromium; opened with the API key or a [`view_link`].
 //! * [`openapi::document`]: OpenAPI 3.1, paths from utoipa's builders, component schemas from
 //!   schemars (the same source as `schemas/`).
 //!
@@ -54,6 +55,7 @@ mod profiler;
 mod routes;
 mod state;
 pub mod stream;
+pub mod view_link;
 
 use std::future::Future;
 
@@ -65,9 +67,11 @@ pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
 pub use routes::{
     CacheStatus, ChainStatus, HealthResponse, KeyStoreStatus, LiveStatus, ProfileRequest,
     ProtocolEntry, ProtocolsResponse, ReadyResponse, ReadyStatus, router, router_with,
+    router_with_hub,
 };
 pub use state::{AppState, ServerSettings};
-pub use stream::{StreamHub, StreamSettings};
+pub use stream::{Fanout, InProcessFanout, RedisFanout, StreamHub, StreamSettings};
+pub use view_link::{ViewLink, ViewLinkRequest, ViewLinks};
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting connections
 /// and lets requests in flight finish (each is bounded by the request timeout).

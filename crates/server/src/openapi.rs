@@ -33,6 +33,8 @@ use crate::{
     },
 };
 
+mod live;
+
 /// Why the document could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenApiError {
@@ -69,6 +71,7 @@ pub fn document() -> Result<Value, OpenApiError> {
         components.insert("schemas".to_owned(), Value::Object(component_schemas()?));
         components.insert("securitySchemes".to_owned(), security_schemes());
         root.insert("components".to_owned(), Value::Object(components));
+        live::extend(root);
         if let Some(Value::Object(paths)) = root.get_mut("paths") {
             protect_v1(paths);
         }
@@ -182,6 +185,7 @@ fn component_schemas() -> Result<Map<String, Value>, OpenApiError> {
     add::<OwnerSetRequest>(&mut requests);
     add::<Attestation>(&mut requests);
 
+    live::add_components(&mut responses, &mut requests);
     let mut schemas = responses.take_definitions(true);
     for (name, schema) in requests.take_definitions(true) {
         match schemas.get(&name) {
@@ -573,7 +577,7 @@ fn readyz_operation() -> Operation {
 
 fn paths() -> Paths {
     let (owners, owner, owner_profile) = owner_set_operations();
-    PathsBuilder::new()
+    live::paths(PathsBuilder::new())
         .path(METRICS, PathItem::new(HttpMethod::Get, metrics_operation()))
         .path(OWNERS, owners)
         .path(OWNER, owner)

@@ -56,6 +56,12 @@ pub(crate) const ATTESTATION_SIGNER: &str = "/v1/attestations/signer";
 pub(crate) const ACCOUNT_STREAM: &str = "/v1/accounts/{account}/stream";
 /// `GET`: the human view of one account's profile (HTML).
 pub(crate) const ACCOUNT_PAGE: &str = "/accounts/{account}";
+/// `GET` (Server-Sent Events): profile updates and health alerts of one owner set of the caller.
+pub(crate) const OWNER_STREAM: &str = "/v1/owners/{id}/stream";
+/// `GET`: the human view of one owner set's profile (HTML).
+pub(crate) const OWNER_PAGE: &str = "/owners/{id}";
+/// `POST`: a short-lived pre-signed link to an HTML page.
+pub(crate) const VIEW_LINKS: &str = "/v1/view-links";
 /// `POST`: verify an attestation.
 pub(crate) const ATTESTATION_VERIFY: &str = "/v1/attestations/verify";
 
@@ -209,6 +215,17 @@ pub fn router(state: AppState) -> Router {
 /// [`AuthMode::Disabled`](crate::auth::AuthMode)) and are rate limited per key; owner sets are
 /// kept in its store.
 pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
+    let hub = Arc::new(crate::stream::StreamHub::new(state.settings.stream.clone()));
+    router_with_hub(state, tenancy, hub)
+}
+
+/// [`router_with`] whose event streams go through `hub`: with a
+/// [`RedisFanout`](crate::stream::RedisFanout), replicas share one poller per subscription.
+pub fn router_with_hub(
+    state: AppState,
+    tenancy: Tenancy,
+    hub: Arc<crate::stream::StreamHub>,
+) -> Router {
     let tenancy = Arc::new(tenancy);
     // Installs the process's metrics recorder before the first request is counted.
     let _ = crate::metrics::handle();
@@ -230,6 +247,9 @@ pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
         .route(ATTESTATION_VERIFY, post(verify_attestation))
         .route(ACCOUNT_STREAM, get(crate::stream::account_stream))
         .route(ACCOUNT_PAGE, get(crate::html::account_page))
+        .route(OWNER_STREAM, get(crate::stream::owner_stream))
+        .route(OWNER_PAGE, get(crate::html::owner_page))
+        .route(VIEW_LINKS, post(crate::view_link::create))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: every layer below sees what the ones above produce.
@@ -240,9 +260,7 @@ pub fn router_with(state: AppState, tenancy: Tenancy) -> Router {
             auth::middleware::authenticate,
         ))
         .layer(Extension(tenancy))
-        .layer(Extension(Arc::new(crate::stream::StreamHub::new(
-            state.settings.stream.clone(),
-        ))))
+        .layer(Extension(hub))
         .layer(from_fn_with_state(timeout, time_limit))
         .layer(from_fn(scope_request_id))
         .layer(from_fn(crate::metrics::track))

@@ -37,8 +37,12 @@ pub(crate) async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> Response {
-    // Probes (`/healthz`, `/readyz`, `/metrics`) and the API description stay open.
-    if !req.uri().path().starts_with("/v1/") {
+    // Probes (`/healthz`, `/readyz`, `/metrics`) and the API description stay open. The HTML
+    // pages take a key like `/v1`, or a view link, which the page itself verifies.
+    let page = crate::html::is_page(req.uri().path());
+    if !req.uri().path().starts_with("/v1/")
+        && (!page || crate::view_link::presented(req.uri().query()).is_some())
+    {
         return next.run(req).await;
     }
     let caller = match tenancy.mode {

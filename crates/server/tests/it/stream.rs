@@ -1,21 +1,40 @@
 //! Server-Sent Events against anvil: the first profile, a new one after a block that changes the
-//! position, one poller shared by two subscribers, and an alert when the chain goes away.
+//! position, one poller shared by two subscribers, an alert when the chain goes away, owner-set
+//! streams scoped to their tenant, and two replicas sharing one poller through a real Redis
+//! (including a takeover when the polling replica dies, and an outage of Redis).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
     Router,
     body::{Body, BodyDataStream},
-    http::{StatusCode, header},
+    http::{Request, StatusCode, header},
+    response::Response,
 };
 use futures::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
-use unimargin_cache::MemoryCache;
-use unimargin_sdk::evm::EvmSettings;
-use unimargin_server::{ServerSettings, StreamSettings};
+use unimargin_cache::{MemoryCache, testkit::RedisServer};
+use unimargin_schema::{ChainAliases, ChainId};
+use unimargin_sdk::{
+    AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain,
+};
+use unimargin_server::{
+    AppState, Fanout, InProcessFanout, Profiler, ProfilerSettings, RedisFanout, ServerSettings,
+    StreamHub, StreamSettings, Tenancy,
+    auth::{ApiKey, FileStore, RateLimit, RedisStore, TenantStore},
+    router_with_hub,
+};
 
-use crate::harness::{account, dec, fund, funded_chain, get, send, service_with};
+use crate::harness::{
+    ANVIL, NativeBalance, account, dec, fund, funded_chain, get, send, service_with,
+};
 
 /// One parsed event.
 #[derive(Debug)]
@@ -32,7 +51,14 @@ struct Events {
 
 impl Events {
     async fn open(router: &Router, path: &str) -> Self {
-        let response = router.clone().oneshot(get(path)).await.unwrap();
+        Self::request(router, get(path)).await
+    }
+
+    async fn request(router: &Router, req: Request<Body>) -> Self {
+        Self::from_response(router.clone().oneshot(req).await.unwrap())
+    }
+
+    fn from_response(response: Response) -> Self {
         assert_eq!(response.status(), StatusCode::OK);
         let content_type = response.headers()[header::CONTENT_TYPE]
             .to_str()
@@ -76,6 +102,21 @@ impl Events {
         })
         .await
         .expect("no event in time")
+    }
+
+    /// Whether the stream ends (with no further event) within `within`.
+    async fn ends(&mut self, within: Duration) -> bool {
+        tokio::time::timeout(within, async {
+            while let Some(chunk) = self.body.next().await {
+                let text = String::from_utf8(chunk.unwrap().to_vec()).unwrap();
+                assert!(
+                    text.trim_start().starts_with(':'),
+                    "an event after the end: {text}"
+                );
+            }
+        })
+        .await
+        .is_ok()
     }
 }
 
@@ -179,5 +220,240 @@ async fn a_bad_account_is_refused_before_streaming() {
     assert_eq!(
         (answer.status, answer.code()),
         (StatusCode::BAD_REQUEST, "invalid_account")
+    );
+}
+
+/// One replica of the service: its router, its stream hub and its adapter's read count.
+pub(crate) struct Replica {
+    pub(crate) router: Router,
+    pub(crate) hub: Arc<StreamHub>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Replica {
+    /// Adapter reads made by this replica (its own chain client, cache and adapter).
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A replica over `chain` with keys required from `store` and streams through `fanout`.
+pub(crate) fn replica(
+    chain: &TestChain,
+    store: Arc<dyn TenantStore>,
+    fanout: Arc<dyn Fanout>,
+) -> Replica {
+    let adapter = NativeBalance::new();
+    let calls = adapter.calls.clone();
+    let mut registry = AdapterRegistry::new();
+    registry.add_adapter(Arc::new(adapter));
+    let mut clients = ChainClients::new();
+    clients.insert(ChainClient::Evm(Arc::new(
+        chain.client(EvmSettings::default()),
+    )));
+    let mut aliases = ChainAliases::new();
+    aliases.insert("anvil", ChainId::evm(ANVIL));
+    let profiler = Profiler::new(
+        clients,
+        registry,
+        Arc::new(MemoryCache::default()),
+        Default::default(),
+        aliases,
+        ProfilerSettings::default(),
+    );
+    let settings = settings();
+    let hub = Arc::new(StreamHub::with_fanout(settings.stream.clone(), fanout));
+    let state = AppState {
+        profiler: Arc::new(profiler),
+        settings,
+        attestor: None,
+    };
+    let tenancy = Tenancy::required(store, RateLimit::unlimited());
+    Replica {
+        router: router_with_hub(state, tenancy, hub.clone()),
+        hub,
+        calls,
+    }
+}
+
+pub(crate) async fn key(store: &dyn TenantStore, tenant: &str) -> String {
+    let key = ApiKey::generate(tenant).unwrap();
+    store.insert_key(&key.record).await.unwrap();
+    key.secret
+}
+
+pub(crate) fn as_key(mut req: Request<Body>, key: &str) -> Request<Body> {
+    req.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {key}").parse().unwrap(),
+    );
+    req
+}
+
+/// Registers an owner set of [`account`] (with one segment) as `key`'s tenant; its id.
+pub(crate) async fn owner_set(router: &Router, key: &str) -> String {
+    let body = json!({
+        "name": "desk 1",
+        "accounts": [account()],
+        "segments": [{"name": "hot", "accounts": [account()]}]
+    });
+    let req = as_key(
+        crate::harness::post_json("/v1/owners", body.to_string()),
+        key,
+    );
+    let created = send(router, req).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_str().unwrap().to_owned()
+}
+
+fn net_value(event: &Sse) -> rust_decimal::Decimal {
+    assert_eq!(event.event, "profile", "{:?}", event.data);
+    dec(event.data["totals"]["net_value_usd"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn an_owner_set_stream_pushes_a_new_profile_after_a_block_and_is_404_for_another_tenant() {
+    let chain = funded_chain(10).await;
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let svc = replica(&chain, store.clone(), Arc::new(InProcessFanout::default()));
+    let (a, b) = (
+        key(store.as_ref(), "venue-a").await,
+        key(store.as_ref(), "venue-b").await,
+    );
+    let id = owner_set(&svc.router, &a).await;
+    let path = format!("/v1/owners/{id}/stream");
+
+    // Another tenant gets what a made-up id gets; no key at all is a 401.
+    for path in [path.clone(), "/v1/owners/os_0000000000000000/stream".into()] {
+        let theirs = send(&svc.router, as_key(get(&path), &b)).await;
+        assert_eq!(
+            (theirs.status, theirs.code()),
+            (StatusCode::NOT_FOUND, "unknown_owner_set"),
+            "{path}"
+        );
+    }
+    let anonymous = send(&svc.router, get(&path)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(svc.hub.pollers(), 0, "refused requests start no poller");
+
+    let mut events = Events::request(&svc.router, as_key(get(&path), &a)).await;
+    let initial = events.next(Duration::from_secs(10)).await;
+    assert_eq!(net_value(&initial), dec("20000")); // 10 ETH × 2000
+    // The set's segment is margined on its own: the same single account.
+    assert_eq!(initial.data["risk"]["segments"][0]["name"], "hot");
+
+    fund(&chain, 4).await;
+    let update = events.next(Duration::from_secs(10)).await;
+    assert_eq!(net_value(&update), dec("8000")); // 4 × 2000
+}
+
+#[tokio::test]
+async fn two_replicas_share_one_poller_through_redis_and_a_survivor_takes_over() {
+    let chain = funded_chain(10).await;
+    let redis = RedisServer::start();
+    let timeout = Duration::from_secs(2);
+    let store: Arc<dyn TenantStore> =
+        Arc::new(RedisStore::connect(&redis.url(), "it:", timeout).unwrap());
+    let fanout = || -> Arc<dyn Fanout> {
+        Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap())
+    };
+    let (a, b) = (
+        replica(&chain, store.clone(), fanout()),
+        replica(&chain, store.clone(), fanout()),
+    );
+    let secret = key(store.as_ref(), "venue-a").await;
+    // Registered through one replica, streamed through both.
+    let id = owner_set(&b.router, &secret).await;
+    let path = format!("/v1/owners/{id}/stream");
+
+    // Replica A runs on a runtime of its own, so that it can later die without any clean-up.
+    let runtime_a = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let response = runtime_a
+        .spawn(a.router.clone().oneshot(as_key(get(&path), &secret)))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut on_a = Events::from_response(response);
+    assert_eq!(
+        net_value(&on_a.next(Duration::from_secs(10)).await),
+        dec("20000")
+    );
+
+    // B joins: it gets the latest profile from Redis at once, without reading the chain.
+    let mut on_b = Events::request(&b.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&on_b.next(Duration::from_secs(5)).await),
+        dec("20000")
+    );
+    chain.mine().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let (polls_a, reads_a) = (a.hub.polls(), a.calls());
+    assert!(polls_a >= 3, "A polls every 200 ms: {polls_a}");
+    assert!(reads_a >= 2, "A read the new block: {reads_a}");
+    assert_eq!((b.hub.polls(), b.calls()), (0, 0), "B never read the chain");
+
+    // A block that changes the position reaches both replicas' subscribers, read once.
+    fund(&chain, 4).await;
+    assert_eq!(
+        net_value(&on_a.next(Duration::from_secs(10)).await),
+        dec("8000")
+    );
+    assert_eq!(
+        net_value(&on_b.next(Duration::from_secs(10)).await),
+        dec("8000")
+    );
+    assert_eq!(
+        (b.hub.polls(), b.calls()),
+        (0, 0),
+        "B relayed, did not poll"
+    );
+
+    // A dies (its runtime is gone: no release of the lease). Once the lease lapses, B polls and
+    // continues from what A published: the next event is the next change, not a repeat.
+    drop(on_a);
+    runtime_a.shutdown_background();
+    fund(&chain, 6).await;
+    let next = on_b.next(Duration::from_secs(20)).await;
+    assert_eq!(net_value(&next), dec("12000")); // 6 × 2000
+    assert!(b.hub.polls() > 0 && b.calls() > 0, "B took the poller over");
+}
+
+#[tokio::test]
+async fn a_redis_outage_ends_the_stream_with_an_error_event_and_new_streams_are_503() {
+    let chain = funded_chain(1).await;
+    let mut redis = RedisServer::start();
+    let timeout = Duration::from_millis(500);
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let fanout = Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap());
+    let svc = replica(&chain, store.clone(), fanout);
+    let secret = key(store.as_ref(), "venue-a").await;
+    let path = format!("/v1/accounts/{}/stream", account());
+
+    let mut events = Events::request(&svc.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&events.next(Duration::from_secs(10)).await),
+        dec("2000")
+    );
+
+    // Redis goes away: the subscriber is told, then the stream ends; no silent stream.
+    redis.stop();
+    let error = events.next(Duration::from_secs(10)).await;
+    assert_eq!(error.event, "error", "{:?}", error.data);
+    assert_eq!(error.data["code"], "relay_unavailable");
+    assert!(
+        events.ends(Duration::from_secs(5)).await,
+        "the stream ended"
+    );
+    assert_eq!(svc.hub.pollers(), 0);
+
+    // While Redis is down, a new stream is refused up front rather than opened silent.
+    let refused = send(&svc.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
     );
 }
