@@ -6,6 +6,7 @@
 //! keys_file = ".unimargin/keys.json"  # without cache.redis_url; holds salted hashes only
 //! rate_limit_per_minute = 600     # per key, sustained
 //! rate_limit_burst = 60           # per key, at once
+//! quota_per_day = 0               # requests per key per UTC day (0: none); a key may override it
 //! ```
 //!
 //! With `cache.redis_url` set, keys and owner sets live in Redis (under the cache's key prefix)
@@ -17,7 +18,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use unimargin_server::{
     Tenancy,
-    auth::{FileStore, RateLimit, RedisStore, TenantStore},
+    auth::{FileStore, Quota, RateLimit, RedisStore, TenantStore},
 };
 
 use crate::config::Config;
@@ -34,6 +35,8 @@ pub(crate) struct AuthConfig {
     pub(crate) rate_limit_per_minute: u32,
     /// Requests per key at once.
     pub(crate) rate_limit_burst: u32,
+    /// Requests per key per UTC day (0: no quota), unless the key has its own.
+    pub(crate) quota_per_day: u64,
 }
 
 impl Default for AuthConfig {
@@ -44,6 +47,7 @@ impl Default for AuthConfig {
             keys_file: PathBuf::from(".unimargin/keys.json"),
             rate_limit_per_minute: limit.per_minute,
             rate_limit_burst: limit.burst,
+            quota_per_day: 0,
         }
     }
 }
@@ -83,6 +87,10 @@ impl Config {
             per_minute: self.auth.rate_limit_per_minute,
             burst: self.auth.rate_limit_burst,
         };
-        Ok(Tenancy::required(self.tenant_store()?, limit))
+        Ok(
+            Tenancy::required(self.tenant_store()?, limit).with_quota(Quota {
+                per_day: self.auth.quota_per_day,
+            }),
+        )
     }
 }

@@ -53,6 +53,10 @@ pub(crate) struct Config {
     /// The risk model (`risk.toml`: haircuts, correlation, scenario grid), relative to this file;
     /// merged under `risk.model` before environment overrides. Absent: the engine's generic model.
     #[serde(default)]
+    #[expect(
+        dead_code,
+        reason = "read through figment in `load`; the field makes `deny_unknown_fields` accept the key"
+    )]
     pub(crate) risk_file: Option<PathBuf>,
     #[serde(default)]
     pub(crate) chains: BTreeMap<String, ChainConfig>,

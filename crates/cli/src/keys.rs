@@ -16,6 +16,9 @@ pub(crate) enum KeysCommand {
         /// Tenant (1 to 64 of a-z, 0-9, `-`, `_`).
         #[arg(long)]
         tenant: String,
+        /// Requests per UTC day for this key, overriding `auth.quota_per_day` (0: unlimited).
+        #[arg(long)]
+        quota_per_day: Option<u64>,
     },
     /// List keys (ids, tenants, dates; never a key).
     List,
@@ -29,8 +32,12 @@ pub(crate) enum KeysCommand {
 pub(crate) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let store = config.tenant_store()?;
     match command {
-        KeysCommand::Create { tenant } => {
-            let key = ApiKey::generate(&tenant)?;
+        KeysCommand::Create {
+            tenant,
+            quota_per_day,
+        } => {
+            let mut key = ApiKey::generate(&tenant)?;
+            key.record.quota_per_day = quota_per_day;
             store
                 .insert_key(&key.record)
                 .await
@@ -44,14 +51,22 @@ pub(crate) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result
         }
         KeysCommand::List => {
             let keys = store.keys().await.context("reading keys")?;
-            println!("{:<16}  {:<24}  {:<20}  STATUS", "ID", "TENANT", "CREATED");
+            println!(
+                "{:<16}  {:<24}  {:<20}  {:<10}  STATUS",
+                "ID", "TENANT", "CREATED", "QUOTA/DAY"
+            );
             for k in keys {
                 let status = match k.revoked_at {
                     Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
                     None => "active".to_owned(),
                 };
+                let quota = match k.quota_per_day {
+                    Some(0) => "unlimited".to_owned(),
+                    Some(n) => n.to_string(),
+                    None => "default".to_owned(),
+                };
                 println!(
-                    "{:<16}  {:<24}  {:<20}  {status}",
+                    "{:<16}  {:<24}  {:<20}  {quota:<10}  {status}",
                     k.id,
                     k.tenant,
                     k.created_at.format("%Y-%m-%d %H:%M:%S")

@@ -13,6 +13,7 @@ mod config;
 mod demo;
 mod keys;
 mod output;
+mod progress;
 mod protocols;
 
 use std::path::PathBuf;
@@ -142,17 +143,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             // Progress on stderr, so stdout stays the profile alone.
             let started = std::time::Instant::now();
-            eprintln!("reading {} account(s)…", accounts.len());
+            let bar = progress::ReadBar::stderr();
             let profile = state
                 .profiler
-                .profile(accounts)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .profile_with_progress(accounts, &[], Some(&bar))
+                .await;
+            bar.finish();
+            let profile = profile.map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
-                "read {} protocol market(s) on {} chain(s) in {} ms",
+                "read {} protocol market(s) on {} chain(s) in {} ms ({} step(s) failed)",
                 profile.coverage.protocols_read,
                 profile.coverage.chains.len(),
-                started.elapsed().as_millis()
+                started.elapsed().as_millis(),
+                bar.failed()
             );
             print!("{}", output::render(&profile, format)?);
             if format == output::Format::Json {

@@ -78,6 +78,20 @@ pub enum SimulateError {
     },
 }
 
+impl SimulateError {
+    /// The position of the offending change in the request.
+    pub fn index(&self) -> usize {
+        match self {
+            Self::UnknownMarket { index, .. }
+            | Self::AmbiguousMarket { index, .. }
+            | Self::NotHeld { index, .. }
+            | Self::NotPositive { index, .. }
+            | Self::TooMuch { index, .. }
+            | Self::NoPrice { index, .. } => *index,
+        }
+    }
+}
+
 /// The engine's input and segments, rebuilt from a profile.
 pub fn input_from_profile(profile: &MarginProfile) -> (ProfileInput, Vec<Segment>) {
     let snapshots = profile

@@ -18,7 +18,7 @@
 //! | `coverageComplete` | every covered market was read |
 //! | `methodology` | keccak256 of the profile's methodology string |
 //! | `issuedAt` / `expiresAt` | seconds since the epoch; the TTL is short and configurable |
-//! | `nonce` | 32 random bytes; [`Attestor::verify`] accepts each nonce once |
+//! | `nonce` | 32 random bytes; [`Attestor::verify`] accepts each nonce once, across replicas |
 //!
 //! Every rounding makes the account look worse, never better, so a verifier comparing the
 //! attested numbers with its own thresholds fails closed.
@@ -27,12 +27,7 @@
 //! `version = "1"`: the attestation is about off-chain reads of several chains, so it is not bound
 //! to one chain id or verifying contract; replay protection is the nonce and the expiry.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    str::FromStr,
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::BTreeMap, str::FromStr, time::Duration};
 
 use alloy::{
     primitives::{Address, B256, I256, Signature, U256, keccak256},
@@ -44,6 +39,8 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unimargin_schema::{Health, MarginProfile, ReadPoint};
+
+use crate::auth::{StoreError, TenantStore};
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod sol {
@@ -256,13 +253,11 @@ pub struct SignerResponse {
     pub ttl_secs: u64,
 }
 
-/// Signs and verifies attestations with one key, and remembers verified nonces.
+/// Signs and verifies attestations with one key. Spent nonces are kept by the caller's ledger
+/// (see [`Attestor::verify`]).
 pub struct Attestor {
     signer: PrivateKeySigner,
     settings: AttestationSettings,
-    /// Nonce → expiry (seconds). Entries are dropped once expired: an expired attestation is
-    /// rejected on its expiry before the nonce is looked at.
-    seen: Mutex<HashMap<B256, u64>>,
 }
 
 impl std::fmt::Debug for Attestor {
@@ -288,11 +283,7 @@ impl Attestor {
     }
 
     fn new(signer: PrivateKeySigner, settings: AttestationSettings) -> Self {
-        Self {
-            signer,
-            settings,
-            seen: Mutex::new(HashMap::new()),
-        }
+        Self { signer, settings }
     }
 
     /// The signer's address.
@@ -343,49 +334,67 @@ impl Attestor {
     }
 
     /// Checks, in order: shape, signature, expiry, coverage, and that the nonce was never
-    /// verified before (which then records it). Only the last check has a side effect, so a
-    /// rejected attestation does not burn its nonce.
-    pub fn verify(&self, attestation: &Attestation, now: DateTime<Utc>) -> Verdict {
+    /// verified before — which then spends it in `ledger` (the tenant store: Redis when
+    /// replicated, so a nonce spent on one replica is spent on all). Only the last check has a
+    /// side effect, so a rejected attestation does not burn its nonce. A ledger that does not
+    /// answer is an error, never a verdict: without it a replay cannot be ruled out.
+    pub async fn verify(
+        &self,
+        attestation: &Attestation,
+        now: DateTime<Utc>,
+        ledger: &dyn TenantStore,
+    ) -> Result<Verdict, StoreError> {
         let verdict = |reason: Option<Rejection>| Verdict {
             valid: reason.is_none(),
             reason,
             signer: self.address().to_checksum(None),
         };
+        let message = match self.check(attestation, now) {
+            Ok(message) => message,
+            Err(reason) => return Ok(verdict(Some(reason))),
+        };
+        let expires_at = i64::try_from(message.expiresAt)
+            .ok()
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if ledger
+            .claim_nonce(&message.nonce.to_string(), expires_at)
+            .await?
+        {
+            Ok(verdict(None))
+        } else {
+            Ok(verdict(Some(Rejection::Replayed)))
+        }
+    }
+
+    /// Every check but the nonce's: shape, signature, expiry, coverage.
+    fn check(
+        &self,
+        attestation: &Attestation,
+        now: DateTime<Utc>,
+    ) -> Result<ProfileAttestation, Rejection> {
         let td = &attestation.typed_data;
         if td.primary_type != PRIMARY_TYPE
             || td.domain.name != DOMAIN_NAME
             || td.domain.version != DOMAIN_VERSION
         {
-            return verdict(Some(Rejection::Malformed));
+            return Err(Rejection::Malformed);
         }
-        let Some(message) = parse_message(&td.message) else {
-            return verdict(Some(Rejection::Malformed));
-        };
-        let Some(signature) = parse_signature(&attestation.signature) else {
-            return verdict(Some(Rejection::Malformed));
-        };
+        let message = parse_message(&td.message).ok_or(Rejection::Malformed)?;
+        let signature = parse_signature(&attestation.signature).ok_or(Rejection::Malformed)?;
         let digest = message.eip712_signing_hash(&domain());
         match signature.recover_address_from_prehash(&digest) {
             Ok(address) if address == self.address() => {}
-            _ => return verdict(Some(Rejection::BadSignature)),
+            _ => return Err(Rejection::BadSignature),
         }
         let now = u64::try_from(now.timestamp()).unwrap_or(0);
         if now >= message.expiresAt {
-            return verdict(Some(Rejection::Expired));
+            return Err(Rejection::Expired);
         }
         if !message.coverageComplete {
-            return verdict(Some(Rejection::IncompleteCoverage));
+            return Err(Rejection::IncompleteCoverage);
         }
-        // A poisoned lock only means another verification panicked; the map is still usable.
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.retain(|_, expires| *expires > now);
-        if seen.insert(message.nonce, message.expiresAt).is_some() {
-            return verdict(Some(Rejection::Replayed));
-        }
-        verdict(None)
+        Ok(message)
     }
 }
 

@@ -4,7 +4,8 @@
 //!   with a per-key random salt is stored; keys are compared in constant time and never logged.
 //! * [`store`]: the [`TenantStore`] trait (keys and owner sets) with a file-backed store for the
 //!   embedded default and a Redis store for replicated deployments.
-//! * [`limit`]: a GCRA token bucket keyed by key id, with `RateLimit-*` headers.
+//! * [`limit`]: a GCRA token bucket keyed by key id, with `RateLimit-*` headers, and the daily
+//!   quota per key ([`Quota`]), counted in the store so replicas share one count.
 //! * [`middleware`]: the layer that authenticates `/v1` routes and applies the rate limit.
 //!
 //! With [`AuthMode::Disabled`] every caller is the tenant [`PUBLIC_TENANT`]; that keeps the demo
@@ -19,7 +20,7 @@ pub mod store;
 use std::sync::Arc;
 
 pub use keys::{ApiKey, KeyError, KeyRecord};
-pub use limit::{RateLimit, RateLimiter};
+pub use limit::{Quota, RateLimit, RateLimiter};
 pub use redis_store::RedisStore;
 pub use store::{FileStore, StoreError, TenantStore};
 
@@ -56,6 +57,8 @@ pub struct Tenancy {
     pub limiter: Arc<RateLimiter>,
     /// The key of pre-signed links to the HTML pages, the other way to open them.
     pub view_links: Arc<crate::view_link::ViewLinks>,
+    /// The default daily quota per key (a key's record may override it).
+    pub quota: Quota,
 }
 
 impl Tenancy {
@@ -76,16 +79,23 @@ impl Tenancy {
             store: Arc::new(FileStore::in_memory()),
             limiter: Arc::new(RateLimiter::new(RateLimit::unlimited())),
             view_links: Arc::new(crate::view_link::ViewLinks::random()),
+            quota: Quota::unlimited(),
         }
     }
 
-    /// Keys required, with `store` and `limit`.
+    /// The same with a default daily quota per key.
+    pub fn with_quota(self, quota: Quota) -> Self {
+        Self { quota, ..self }
+    }
+
+    /// Keys required, with `store` and `limit` (no quota; see [`Tenancy::with_quota`]).
     pub fn required(store: Arc<dyn TenantStore>, limit: RateLimit) -> Self {
         Self {
             mode: AuthMode::Required,
             store,
             limiter: Arc::new(RateLimiter::new(limit)),
             view_links: Arc::new(crate::view_link::ViewLinks::random()),
+            quota: Quota::unlimited(),
         }
     }
 }

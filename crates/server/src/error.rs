@@ -57,6 +57,13 @@ pub enum ErrorCode {
     UnknownOwnerSet,
     /// The key and owner-set store did not answer; nothing is served without it.
     StoreUnavailable,
+    /// A what-if change cannot be applied to the profile (unknown market, asset not held, more
+    /// than is held, non-positive amount); `change` says which.
+    InvalidChange,
+    /// A what-if request lists more changes than allowed.
+    TooManyChanges,
+    /// The key's daily quota is used up; retry after `Retry-After` seconds (the next UTC day).
+    QuotaExceeded,
 }
 
 impl ErrorCode {
@@ -80,6 +87,9 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::UnknownOwnerSet => "unknown_owner_set",
             Self::StoreUnavailable => "store_unavailable",
+            Self::InvalidChange => "invalid_change",
+            Self::TooManyChanges => "too_many_changes",
+            Self::QuotaExceeded => "quota_exceeded",
         }
     }
 }
@@ -106,10 +116,14 @@ pub struct ErrorDetail {
     /// The request's `x-request-id`, to quote when reporting a problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The index of the offending what-if change (`invalid_change`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<u64>,
     /// The offending account as given (`invalid_account`, `unknown_chain`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
-    /// The limit that was exceeded (`too_many_accounts`: accounts; `body_too_large`: bytes).
+    /// The limit that was exceeded (`too_many_accounts`: accounts; `too_many_changes`: changes;
+    /// `body_too_large`: bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// The read failures that made the profile incomplete (`upstream_*`).
@@ -177,6 +191,25 @@ pub enum ApiError {
     /// The key and owner-set store failed. The text goes to the log only.
     #[error("key store unavailable: {0}")]
     StoreUnavailable(String),
+    /// A what-if change cannot be applied.
+    #[error(transparent)]
+    Simulate(#[from] unimargin_engine::SimulateError),
+    /// The key's daily quota is used up.
+    #[error("daily quota of {limit} requests used up; retry in {} s (the next UTC day)", retry_after_secs(*.retry_after))]
+    QuotaExceeded {
+        /// Requests per UTC day.
+        limit: u64,
+        /// Time until the next UTC day.
+        retry_after: Duration,
+    },
+    /// Too many what-if changes in one request.
+    #[error("{count} changes given; at most {limit} changes are allowed per simulation")]
+    TooManyChanges {
+        /// How many were given.
+        count: usize,
+        /// The maximum.
+        limit: usize,
+    },
 }
 
 /// Whole seconds, rounded up so that a client waiting this long is allowed.
@@ -224,10 +257,13 @@ impl ApiError {
             | ErrorCode::UnknownChain
             | ErrorCode::NoAccounts
             | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
-            // Well-formed but over the configured cap: the request is understood and refused.
-            ErrorCode::TooManyAccounts => StatusCode::UNPROCESSABLE_ENTITY,
+            // Well-formed but over the configured cap, or well-formed but not applicable to the
+            // profile: the request is understood and refused.
+            ErrorCode::TooManyAccounts | ErrorCode::TooManyChanges | ErrorCode::InvalidChange => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnknownOwnerSet => StatusCode::NOT_FOUND,
             ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -271,6 +307,9 @@ impl ApiError {
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::UnknownOwnerSet(_) => ErrorCode::UnknownOwnerSet,
             Self::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
+            Self::Simulate(_) => ErrorCode::InvalidChange,
+            Self::TooManyChanges { .. } => ErrorCode::TooManyChanges,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
         }
     }
 
@@ -290,6 +329,7 @@ impl ApiError {
             code,
             message,
             request_id,
+            change: None,
             account: None,
             limit: None,
             failures: Vec::new(),
@@ -306,7 +346,10 @@ impl ApiError {
                 detail.limit = Some(as_u64(limit))
             }
             Self::BodyTooLarge { limit } => detail.limit = Some(as_u64(limit)),
+            Self::TooManyChanges { limit, .. } => detail.limit = Some(as_u64(limit)),
+            Self::Simulate(e) => detail.change = Some(as_u64(e.index())),
             Self::RateLimited { limit, .. } => detail.limit = Some(u64::from(limit)),
+            Self::QuotaExceeded { limit, .. } => detail.limit = Some(limit),
             Self::Upstream(p) => {
                 detail.failures = p.coverage.failures.clone();
                 profile = Some(*p);
@@ -355,7 +398,7 @@ impl IntoResponse for ApiError {
         }
         let mut headers = axum::http::HeaderMap::new();
         match &self {
-            Self::RateLimited { retry_after, .. } => {
+            Self::RateLimited { retry_after, .. } | Self::QuotaExceeded { retry_after, .. } => {
                 headers.insert(
                     axum::http::header::RETRY_AFTER,
                     retry_after_secs(*retry_after).into(),

@@ -7,14 +7,14 @@
 //!
 //! A page opens with the API key (as the `/v1` routes, rate limited alike) or with a view link
 //! (`?view=…`, see [`crate::view_link`]), which opens that one page for its tenant until it
-//! expires; anything else is a 401. Another tenant's owner set is a 404, like a made-up id.
+//! expires (a tenant's links share one rate-limit bucket); anything else is a 401. Another tenant's owner set is a 404, like a made-up id.
 //! Pages are sent `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, so neither a
 //! shared cache nor a followed link keeps the token.
 //!
 //! An incomplete profile is still shown, with its failures in red, but answered with the same
 //! 502/504 status as the JSON API: a script that only checks the status fails closed.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     Extension,
@@ -27,7 +27,7 @@ use serde::Serialize;
 use unimargin_schema::{FailureKind, Health, MarginProfile};
 
 use crate::{
-    auth::{Caller, Tenancy},
+    auth::{Caller, RateLimiter, Tenancy, limit::Decision},
     error::ApiError,
     owners::OwnerSet,
     state::AppState,
@@ -346,13 +346,21 @@ pub(crate) async fn owner_set_of(
 /// API key's (the auth layer checked it and put the [`Caller`]). One answer for every bad link.
 fn viewer(
     links: &view_link::ViewLinks,
+    limiter: &RateLimiter,
     caller: Option<Caller>,
     uri: &Uri,
 ) -> Result<String, ApiError> {
     if let Some(token) = view_link::presented(uri.query()) {
-        return links
+        let tenant = links
             .verify(token, uri.path(), chrono::Utc::now())
-            .map_err(|_| ApiError::Unauthorized("invalid or expired view link".into()));
+            .map_err(|_| ApiError::Unauthorized("invalid or expired view link".into()))?;
+        // Every page load reads the chains: a tenant's links share one bucket of the per-key
+        // rate, so a link that leaked cannot be used to hammer the service.
+        let bucket = format!("view-link:{tenant}");
+        if let Decision::Deny { limit, retry_after } = limiter.check(&bucket, Instant::now()) {
+            return Err(ApiError::RateLimited { limit, retry_after });
+        }
+        return Ok(tenant);
     }
     caller.map(|c| c.tenant).ok_or_else(|| {
         ApiError::Unauthorized(
@@ -391,7 +399,12 @@ pub(crate) async fn account_page(
     uri: Uri,
     account: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    viewer(&tenancy.view_links, caller.map(|c| c.0), &uri)?;
+    viewer(
+        &tenancy.view_links,
+        &tenancy.limiter,
+        caller.map(|c| c.0),
+        &uri,
+    )?;
     let Path(account) = account?;
     let accounts = state.profiler.parse_accounts(&[account])?;
     let profile = state.profiler.profile(accounts).await?;
@@ -406,7 +419,12 @@ pub(crate) async fn owner_page(
     uri: Uri,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let tenant = viewer(&tenancy.view_links, caller.map(|c| c.0), &uri)?;
+    let tenant = viewer(
+        &tenancy.view_links,
+        &tenancy.limiter,
+        caller.map(|c| c.0),
+        &uri,
+    )?;
     let Path(id) = id?;
     let set = owner_set_of(&tenancy, &tenant, id).await?;
     let profile = state

@@ -53,6 +53,7 @@ pub mod openapi;
 pub mod owners;
 mod profiler;
 mod routes;
+pub mod simulate;
 mod state;
 pub mod stream;
 pub mod view_link;
@@ -63,7 +64,7 @@ pub use attest::{AttestError, Attestation, AttestationSettings, Attestor, Signed
 pub use auth::{AuthMode, Caller, Tenancy};
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 pub use owners::{OwnerSet, OwnerSetList, OwnerSetRequest};
-pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings};
+pub use profiler::{CacheHealth, ProfileError, Profiler, ProfilerSettings, ReadProgress};
 pub use routes::{
     CacheStatus, ChainStatus, HealthResponse, KeyStoreStatus, LiveStatus, ProfileRequest,
     ProtocolEntry, ProtocolsResponse, ReadyResponse, ReadyStatus, router, router_with,

@@ -1,5 +1,5 @@
-//! Prometheus metrics at `/metrics`: request latency per route, RPC requests per chain, and
-//! profile cache hits and misses.
+//! Prometheus metrics at `/metrics`: request latency per route, RPC requests per chain, read
+//! failures per chain and adapter, adapter reads by outcome, and profile cache hits and misses.
 //!
 //! The recorder is process-wide (the `metrics` facade has one global recorder), installed on
 //! first use. RPC request counts are read from the chain clients when `/metrics` is scraped, so
@@ -25,6 +25,13 @@ use crate::state::AppState;
 pub const REQUEST_DURATION: &str = "unimargin_http_request_duration_seconds";
 /// Counter of JSON-RPC requests sent, labelled `chain`.
 pub const RPC_REQUESTS: &str = "unimargin_rpc_requests_total";
+/// Counter of failed reads, labelled `chain`, `adapter` (the adapter kind, or `pin` when the
+/// chain's read point could not be pinned) and `kind` (the failure kind: `rpc_unavailable`,
+/// `rpc_timeout`, `stale_price`, …).
+pub const RPC_ERRORS: &str = "unimargin_rpc_errors_total";
+/// Counter of (adapter × account) reads, labelled `chain`, `adapter`, `protocol` and `outcome`
+/// (`cached`, `fresh`, `failed`).
+pub const ADAPTER_READS: &str = "unimargin_adapter_reads_total";
 /// Counter of profile snapshot cache hits.
 pub const CACHE_HITS: &str = "unimargin_cache_hits_total";
 /// Counter of profile snapshot cache misses (reads from the chain).
@@ -53,12 +60,43 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 metrics::Unit::Seconds,
                 "HTTP request duration per route"
             );
-            metrics::describe_counter!(RPC_REQUESTS, "JSON-RPC requests sent per chain");
+            metrics::describe_counter!(
+                RPC_REQUESTS,
+                "requests sent per chain (JSON-RPC, or HTTP for venues)"
+            );
+            metrics::describe_counter!(RPC_ERRORS, "failed reads per chain, adapter and kind");
+            metrics::describe_counter!(ADAPTER_READS, "adapter reads per chain and outcome");
             metrics::describe_counter!(CACHE_HITS, "profile snapshot cache hits");
             metrics::describe_counter!(CACHE_MISSES, "profile snapshot cache misses");
             Some(handle)
         })
         .as_ref()
+}
+
+/// Counts a failed read of `adapter` (or `pin`) on `chain`.
+pub(crate) fn record_rpc_error(
+    chain: &unimargin_schema::ChainId,
+    adapter: &str,
+    kind: unimargin_schema::FailureKind,
+) {
+    let kind = serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    metrics::counter!(RPC_ERRORS, "chain" => chain.to_string(), "adapter" => adapter.to_owned(), "kind" => kind)
+        .increment(1);
+}
+
+/// Counts one (adapter × account) read and how it was served.
+pub(crate) fn record_adapter_read(d: &unimargin_sdk::AdapterDescriptor, outcome: &'static str) {
+    metrics::counter!(
+        ADAPTER_READS,
+        "chain" => d.chain.to_string(),
+        "adapter" => d.kind.clone(),
+        "protocol" => d.protocol.to_string(),
+        "outcome" => outcome
+    )
+    .increment(1);
 }
 
 /// Times every request under its route template (never the concrete path, which holds account

@@ -29,7 +29,7 @@ use crate::{
     routes::{
         ACCOUNT_PAGE, ACCOUNT_PROFILE, ACCOUNT_STREAM, ATTESTATION_SIGNER, ATTESTATION_VERIFY,
         HEALTHZ, HealthResponse, METRICS, OPENAPI, OWNER, OWNER_PROFILE, OWNERS, PROFILES,
-        PROTOCOLS, ProfileRequest, ProtocolsResponse, READYZ, ReadyResponse,
+        PROTOCOLS, ProfileRequest, ProtocolsResponse, READYZ, ReadyResponse, SIMULATE,
     },
 };
 
@@ -124,14 +124,19 @@ fn protect_v1(paths: &mut Map<String, Value>) {
         (
             "429",
             error(
-                "`rate_limited`: the key's rate limit is exhausted; `Retry-After` says after how many \
+                "`rate_limited`: the key's rate limit is exhausted; or `quota_exceeded`: the key's \
+                 daily quota is used up (until the next UTC day). `Retry-After` says after how many \
                  seconds to retry. Allowed answers carry `RateLimit-Limit`, `RateLimit-Remaining` and \
-                 `RateLimit-Reset` (and the same as `X-RateLimit-*`).",
+                 `RateLimit-Reset` (and the same as `X-RateLimit-*`), and with a quota \
+                 `X-Quota-Limit`, `X-Quota-Remaining` and `X-Quota-Reset` (seconds).",
             ),
         ),
         (
             "503",
-            error("`store_unavailable`: the key and owner-set store did not answer."),
+            error(
+                "`store_unavailable`: the key and owner-set store (which also counts quotas and \
+                 spent attestation nonces) did not answer.",
+            ),
         ),
     ];
     for (path, item) in paths.iter_mut() {
@@ -180,8 +185,10 @@ fn component_schemas() -> Result<Map<String, Value>, OpenApiError> {
     add::<SignerResponse>(&mut responses);
     add::<Verdict>(&mut responses);
     add::<crate::stream::HealthAlert>(&mut responses);
+    add::<unimargin_schema::Simulation>(&mut responses);
     let mut requests = generator(Contract::Deserialize);
     add::<ProfileRequest>(&mut requests);
+    add::<crate::simulate::SimulateRequest>(&mut requests);
     add::<OwnerSetRequest>(&mut requests);
     add::<Attestation>(&mut requests);
 
@@ -416,6 +423,46 @@ fn create_profile() -> Operation {
     with_profile_errors(op).build()
 }
 
+fn simulate_operation() -> Operation {
+    let op = operation("simulateProfile", "What-if on a live profile")
+        .description(Some(
+            "Reads the profile of `accounts` (or of the caller's owner set `owner_set`, with its \
+             segments) as `POST /v1/profiles` does, applies the hypothetical `changes` in order \
+             (add/remove a position, deposit, withdraw, borrow, repay, price override) and answers \
+             the profile before, the profile after (markets touched by a change get their native \
+             health recomputed, metric suffixed `.simulated`) and the diff. Nothing is executed. An \
+             incomplete base profile is a 502/504 like the profile routes, never simulated.",
+        ))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json("SimulateRequest"))
+                .build(),
+        ))
+        .response("200", ok("Before, after and the diff.", "Simulation"))
+        .response("404", error(UNKNOWN_OWNER_SET))
+        .response(
+            "413",
+            error("`body_too_large`: the body exceeds the configured limit."),
+        )
+        .response(
+            "415",
+            error("`unsupported_media_type`: send `Content-Type: application/json`."),
+        );
+    // The profile errors' 422 is widened here: the same status covers the changes.
+    let mut op = with_profile_errors(op).build();
+    op.responses.responses.insert(
+        "422".to_owned(),
+        utoipa::openapi::RefOr::T(error(
+            "`too_many_accounts` (`limit`: accounts), `too_many_changes` (more than 100 changes; \
+             `limit`), or `invalid_change` (`change`: the index of a change that cannot be applied: \
+             unknown or ambiguous market, asset not held, more than is held, non-positive amount, \
+             no price for a new debt).",
+        )),
+    );
+    op
+}
+
 fn account_profile() -> Operation {
     let account = ParameterBuilder::new()
         .name("account")
@@ -532,8 +579,13 @@ fn owner_set_operations() -> (PathItem, PathItem, PathItem) {
         "ownerSetProfile",
         "Margin profile of one owner set of the caller (with its segments)",
     )
+    .description(Some(
+        "With `?signed=true` the attestation's `ownerSetHash` is keccak256 of the set's id, so the \
+         signature names the registered set as well as its accounts.",
+    ))
     .parameter(id_parameter())
-    .response("200", ok("The complete profile.", "MarginProfile"))
+    .parameter(signed_parameter())
+    .response("200", profile_ok())
     .response("404", error(UNKNOWN_OWNER_SET));
     let profile = PathItem::new(HttpMethod::Get, with_profile_errors(profile).build());
     (owners, owner, profile)
@@ -544,8 +596,10 @@ fn metrics_operation() -> Operation {
     operation("metrics", "Prometheus metrics")
         .description(Some(
             "Request latency histograms per route (`unimargin_http_request_duration_seconds`), \
-             JSON-RPC requests per chain (`unimargin_rpc_requests_total`), profile cache hits and \
-             misses (`unimargin_cache_hits_total`, `unimargin_cache_misses_total`).",
+             requests per chain (`unimargin_rpc_requests_total`), failed reads per chain, adapter \
+             and failure kind (`unimargin_rpc_errors_total`), adapter reads by outcome \
+             (`unimargin_adapter_reads_total`), profile cache hits and misses \
+             (`unimargin_cache_hits_total`, `unimargin_cache_misses_total`).",
         ))
         .response(
             "200",
@@ -583,6 +637,10 @@ fn paths() -> Paths {
         .path(OWNER, owner)
         .path(OWNER_PROFILE, owner_profile)
         .path(PROFILES, PathItem::new(HttpMethod::Post, create_profile()))
+        .path(
+            SIMULATE,
+            PathItem::new(HttpMethod::Post, simulate_operation()),
+        )
         .path(
             ACCOUNT_PROFILE,
             PathItem::new(HttpMethod::Get, account_profile()),

@@ -8,18 +8,19 @@ use std::sync::Arc;
 
 use axum::{
     Extension, Json,
-    extract::{Path, State, rejection::PathRejection},
+    extract::{Path, RawQuery, State, rejection::PathRejection},
     http::StatusCode,
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use unimargin_schema::{AccountId, MarginProfile, Segment};
+use unimargin_schema::{AccountId, Segment};
 
 use crate::{
     auth::{Caller, Tenancy, keys::random_hex},
     error::ApiError,
-    routes::{ApiJson, respond_accounts},
+    routes::{ApiJson, answer, respond_accounts, wants_signature},
     state::AppState,
 };
 
@@ -164,6 +165,15 @@ async fn find(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<OwnerSet, ApiError> {
     let Path(id) = id?;
+    find_by_id(tenancy, caller, id).await
+}
+
+/// The caller's owner set `id`; another tenant's set is the same 404 as no set.
+pub(crate) async fn find_by_id(
+    tenancy: &Tenancy,
+    caller: &Caller,
+    id: String,
+) -> Result<OwnerSet, ApiError> {
     tenancy
         .store
         .owner_set(&caller.tenant, &id)
@@ -199,12 +209,17 @@ pub(crate) async fn delete(
     }
 }
 
+/// The owner set's profile; with `?signed=true`, attested with `ownerSetHash` = keccak256 of the
+/// set's id, so a third party can tell which registered set the figures are for.
 pub(crate) async fn profile(
     State(state): State<AppState>,
     Extension(tenancy): Extension<Arc<Tenancy>>,
     Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<MarginProfile>, ApiError> {
+) -> Result<Response, ApiError> {
+    let signed = wants_signature(query.as_deref())?;
     let set = find(&tenancy, &caller, id).await?;
-    respond_accounts(&state, set.accounts, &set.segments).await
+    let Json(profile) = respond_accounts(&state, set.accounts, &set.segments).await?;
+    answer(&state, profile, Some(&set.id), signed)
 }

@@ -89,6 +89,15 @@ fn invalid_account_message(input: &str, reason: &AccountIdError) -> String {
     }
 }
 
+/// Told how the reads of a profile advance. Implementations must be cheap: they are called
+/// once per read, from the reading tasks.
+pub trait ReadProgress: Send + Sync {
+    /// `reads` more steps (the pin, then one per adapter × account) are planned on `chain`.
+    fn planned(&self, chain: &ChainId, reads: usize);
+    /// One step on `chain` finished; `failed` when it did not yield data.
+    fn done(&self, chain: &ChainId, failed: bool);
+}
+
 /// How the cache is doing, for `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheHealth {
@@ -164,6 +173,12 @@ impl Profiler {
         }
     }
 
+    /// The engine's settings (risk model, price age), for computations on a profile already
+    /// read, such as a what-if simulation.
+    pub fn engine(&self) -> &EngineSettings {
+        &self.engine
+    }
+
     /// The settings.
     pub fn settings(&self) -> &ProfilerSettings {
         &self.settings
@@ -189,13 +204,20 @@ impl Profiler {
             .map(|c| (c, self.registry.for_chain(c).count()))
     }
 
-    /// JSON-RPC requests sent so far per EVM chain (the clients count them), for `/metrics`.
+    /// Requests sent so far per chain (the clients count them: JSON-RPC over HTTP for EVM and
+    /// Solana, HTTP requests with retries for venues), for `/metrics`.
     pub fn rpc_request_counts(&self) -> Vec<(ChainId, u64)> {
         self.clients
             .chains()
-            .filter_map(|c| match self.clients.get(c)? {
-                ChainClient::Evm(client) => Some((c.clone(), client.request_count())),
-                _ => None,
+            .filter_map(|c| {
+                let count = match self.clients.get(c)? {
+                    ChainClient::Evm(client) => client.request_count(),
+                    ChainClient::Solana(client) => {
+                        u64::try_from(client.requests_sent()).unwrap_or(u64::MAX)
+                    }
+                    ChainClient::Venue(client) => client.stats().requests,
+                };
+                Some((c.clone(), count))
             })
             .collect()
     }
@@ -329,6 +351,17 @@ impl Profiler {
         accounts: Vec<AccountId>,
         segments: &[unimargin_schema::Segment],
     ) -> Result<MarginProfile, ProfileError> {
+        self.profile_with_progress(accounts, segments, None).await
+    }
+
+    /// [`Profiler::profile_segmented`], telling `progress` how the reads advance (the CLI's
+    /// progress bar for long multi-chain reads).
+    pub async fn profile_with_progress(
+        &self,
+        accounts: Vec<AccountId>,
+        segments: &[unimargin_schema::Segment],
+        progress: Option<&dyn ReadProgress>,
+    ) -> Result<MarginProfile, ProfileError> {
         let groups = self.group(accounts)?;
         let accounts: Vec<AccountId> = groups
             .iter()
@@ -338,7 +371,7 @@ impl Profiler {
         let reads = join_all(
             groups
                 .iter()
-                .map(|(client, accounts)| self.read_chain(client, accounts)),
+                .map(|(client, accounts)| self.read_chain(client, accounts, progress)),
         )
         .instrument(span)
         .await;
@@ -369,7 +402,12 @@ impl Profiler {
     }
 
     /// Pins `client`'s chain once and reads every (adapter × account) pair at that read point.
-    async fn read_chain(&self, client: &ChainClient, accounts: &[AccountId]) -> ChainRead {
+    async fn read_chain(
+        &self,
+        client: &ChainClient,
+        accounts: &[AccountId],
+        progress: Option<&dyn ReadProgress>,
+    ) -> ChainRead {
         let chain = client.chain().clone();
         // Borrowed from `client`, not `chain`: `for_chain` ties its items to the chain's lifetime.
         let adapters: Vec<&Arc<dyn ProtocolAdapter>> =
@@ -398,15 +436,29 @@ impl Profiler {
             snapshots: Vec::new(),
             failures: Vec::new(),
         };
+        let planned = adapters.len() * accounts.len();
+        if let Some(p) = progress {
+            // The pin, then every (adapter × account) read.
+            p.planned(&out.chain, planned + 1);
+        }
         async {
-            let reader = match client.pin().await {
+            let pinned = client.pin().await;
+            if let Some(p) = progress {
+                p.done(&out.chain, pinned.is_err());
+            }
+            let reader = match pinned {
                 Ok(reader) => reader,
                 Err(err) => {
+                    if let Some(p) = progress {
+                        // Nothing more is read on this chain.
+                        (0..planned).for_each(|_| p.done(&out.chain, true));
+                    }
                     let failure = Failure {
                         scope: FailureScope { chain: Some(out.chain.clone()), ..FailureScope::default() },
                         kind: err.failure_kind(),
                         message: redact_urls(&err.to_string()),
                     };
+                    crate::metrics::record_rpc_error(&out.chain, "pin", failure.kind);
                     tracing::warn!(kind = ?failure.kind, error = %failure.message, "could not pin a read point");
                     out.failures.push(failure);
                     return;
@@ -418,7 +470,13 @@ impl Profiler {
             let pairs = adapters
                 .iter()
                 .flat_map(|adapter| accounts.iter().map(move |account| (adapter, account)))
-                .map(|(adapter, account)| self.read_pair(&reader, adapter.as_ref(), account, &read_point));
+                .map(|(adapter, account)| async {
+                    let read = self.read_pair(&reader, adapter.as_ref(), account, &read_point).await;
+                    if let Some(p) = progress {
+                        p.done(client.chain(), matches!(read, PairRead::Failed(_)));
+                    }
+                    read
+                });
             let (mut hits, mut misses) = (0usize, 0usize);
             for read in join_all(pairs).await {
                 match read {
@@ -471,6 +529,7 @@ impl Profiler {
         );
         let discovers = adapter.discovers_markets();
         if let Some(snapshots) = self.cached(&key, d, discovers, account, read_point).await {
+            crate::metrics::record_adapter_read(d, "cached");
             return PairRead::Cached(snapshots);
         }
         let scope = FailureScope {
@@ -487,6 +546,8 @@ impl Profiler {
                 {
                     // An adapter bug: never count (or cache) a snapshot of something else.
                     tracing::error!(protocol = %d.protocol, market = %d.market, %why, "adapter returned a mismatched snapshot");
+                    crate::metrics::record_adapter_read(d, "failed");
+                    crate::metrics::record_rpc_error(&d.chain, &d.kind, FailureKind::Internal);
                     return PairRead::Failed(Failure {
                         scope,
                         kind: FailureKind::Internal,
@@ -494,9 +555,14 @@ impl Profiler {
                     });
                 }
                 self.store(&key, &snapshots).await;
+                crate::metrics::record_adapter_read(d, "fresh");
                 PairRead::Fresh(snapshots)
             }
-            Err(err) => PairRead::Failed(adapter_failure(scope, &err)),
+            Err(err) => {
+                crate::metrics::record_adapter_read(d, "failed");
+                crate::metrics::record_rpc_error(&d.chain, &d.kind, err.failure_kind());
+                PairRead::Failed(adapter_failure(scope, &err))
+            }
         }
     }
 

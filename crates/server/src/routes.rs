@@ -32,6 +32,8 @@ use crate::{
 
 /// `POST`: profile of several accounts.
 pub(crate) const PROFILES: &str = "/v1/profiles";
+/// `POST`: what-if on a live profile.
+pub(crate) const SIMULATE: &str = "/v1/profiles/simulate";
 /// `GET`: profile of one account.
 pub(crate) const ACCOUNT_PROFILE: &str = "/v1/accounts/{account}/profile";
 /// `GET`: configured protocol markets.
@@ -234,6 +236,7 @@ pub fn router_with_hub(
     let openapi = openapi::document_bytes();
     Router::new()
         .route(PROFILES, post(create_profile))
+        .route(SIMULATE, post(crate::simulate::simulate))
         .route(ACCOUNT_PROFILE, get(account_profile))
         .route(PROTOCOLS, get(protocols))
         .route(HEALTHZ, get(healthz))
@@ -277,7 +280,7 @@ async fn create_profile(
 ) -> Result<Response, ApiError> {
     let signed = wants_signature(query.as_deref())?;
     let Json(profile) = respond(&state, &request.accounts).await?;
-    answer(&state, profile, signed)
+    answer(&state, profile, None, signed)
 }
 
 async fn account_profile(
@@ -288,11 +291,11 @@ async fn account_profile(
     let Path(account) = account?;
     let signed = wants_signature(query.as_deref())?;
     let Json(profile) = respond(&state, &[account]).await?;
-    answer(&state, profile, signed)
+    answer(&state, profile, None, signed)
 }
 
 /// `?signed=true|false`; anything else is a 400 rather than a silently unsigned answer.
-fn wants_signature(query: Option<&str>) -> Result<bool, ApiError> {
+pub(crate) fn wants_signature(query: Option<&str>) -> Result<bool, ApiError> {
     let mut signed = false;
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=').unwrap_or((pair, "")) {
@@ -309,9 +312,15 @@ fn wants_signature(query: Option<&str>) -> Result<bool, ApiError> {
     Ok(signed)
 }
 
-/// The profile, with its attestation when asked for. Only complete profiles reach this point:
-/// an incomplete one is an error answer and is never signed.
-fn answer(state: &AppState, profile: MarginProfile, signed: bool) -> Result<Response, ApiError> {
+/// The profile, with its attestation when asked for (naming `owner_set` when the profile is an
+/// owner set's). Only complete profiles reach this point: an incomplete one is an error answer
+/// and is never signed.
+pub(crate) fn answer(
+    state: &AppState,
+    profile: MarginProfile,
+    owner_set: Option<&str>,
+    signed: bool,
+) -> Result<Response, ApiError> {
     if !signed {
         return Ok(Json(profile).into_response());
     }
@@ -321,7 +330,7 @@ fn answer(state: &AppState, profile: MarginProfile, signed: bool) -> Result<Resp
         )
     })?;
     let attestation = attestor
-        .attest(&profile, chrono::Utc::now())
+        .attest_owner_set(&profile, owner_set, chrono::Utc::now())
         .map_err(|e| ApiError::Internal(format!("attestation failed: {e}")))?;
     Ok(Json(SignedProfile {
         profile,
@@ -344,10 +353,15 @@ async fn attestation_signer(
 
 async fn verify_attestation(
     State(state): State<AppState>,
+    Extension(tenancy): Extension<Arc<Tenancy>>,
     ApiJson(attestation): ApiJson<Attestation>,
 ) -> Result<Json<Verdict>, ApiError> {
     match &state.attestor {
-        Some(attestor) => Ok(Json(attestor.verify(&attestation, chrono::Utc::now()))),
+        Some(attestor) => attestor
+            .verify(&attestation, chrono::Utc::now(), tenancy.store.as_ref())
+            .await
+            .map(Json)
+            .map_err(|e| ApiError::StoreUnavailable(e.to_string())),
         None => Err(ApiError::NotFound {
             method: "POST".into(),
             path: ATTESTATION_VERIFY.into(),
@@ -473,6 +487,7 @@ async fn readyz(
             code,
             message,
             request_id: crate::middleware::current_request_id(),
+            change: None,
             account: None,
             limit: None,
             failures: Vec::new(),

@@ -40,6 +40,10 @@ pub struct KeyRecord {
     /// When it was revoked; a revoked key authenticates nobody.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Requests this key may make per UTC day, overriding the deployment's default quota
+    /// (`auth.quota_per_day`); 0 means unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_per_day: Option<u64>,
 }
 
 /// A freshly made key: the secret to hand out once, and the record to store.
@@ -102,6 +106,7 @@ impl ApiKey {
             hash,
             created_at: Utc::now(),
             revoked_at: None,
+            quota_per_day: None,
         };
         Ok(Self { secret, record })
     }

@@ -1,4 +1,5 @@
-//! Per-key rate limits: a GCRA token bucket (the algorithm behind `governor`) keyed by key id.
+//! Per-key rate limits: a GCRA token bucket (the algorithm behind `governor`) keyed by key id;
+//! and per-key daily quotas ([`Quota`]).
 //!
 //! Each key may send `burst` requests at once and then one every `period / per_period`. The
 //! state per key is one instant (the theoretical arrival time), so the limiter is a map and a
@@ -36,6 +37,40 @@ impl Default for RateLimit {
             per_minute: 600,
             burst: 60,
         }
+    }
+}
+
+/// A daily quota: requests per key per UTC day. Unlike the rate limit (which smooths bursts in
+/// one process), the quota is a budget: it is counted in the tenant store, so with Redis every
+/// replica draws on the same count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quota {
+    /// Requests per UTC day; 0 means unlimited.
+    pub per_day: u64,
+}
+
+impl Quota {
+    /// No quota.
+    pub fn unlimited() -> Self {
+        Self { per_day: 0 }
+    }
+
+    /// The quota of a key whose record says `per_key` (which wins when set).
+    pub fn for_key(self, per_key: Option<u64>) -> Self {
+        per_key.map_or(self, |per_day| Self { per_day })
+    }
+
+    /// The window `now` falls in (`2026-11-25`) and the time until the next one starts.
+    pub fn window(now: chrono::DateTime<chrono::Utc>) -> (String, Duration) {
+        let day = now.date_naive();
+        let next = day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc());
+        let left = next
+            .and_then(|next| (next - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(86_400));
+        (day.format("%Y-%m-%d").to_string(), left)
     }
 }
 

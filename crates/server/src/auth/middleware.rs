@@ -1,6 +1,9 @@
 //! The layer in front of the `/v1` routes: who is calling, and whether they may call now.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{Request, State},
@@ -9,7 +12,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{AuthMode, Caller, PUBLIC_TENANT, Tenancy, keys::key_id, limit::Decision};
+use super::{
+    AuthMode, Caller, PUBLIC_TENANT, Tenancy,
+    keys::key_id,
+    limit::{Decision, Quota},
+};
 use crate::error::ApiError;
 
 /// The alternative to `Authorization: Bearer`.
@@ -45,13 +52,16 @@ pub(crate) async fn authenticate(
     {
         return next.run(req).await;
     }
-    let caller = match tenancy.mode {
-        AuthMode::Disabled => Caller {
-            tenant: PUBLIC_TENANT.to_owned(),
-            key_id: None,
-        },
+    let (caller, key_quota) = match tenancy.mode {
+        AuthMode::Disabled => (
+            Caller {
+                tenant: PUBLIC_TENANT.to_owned(),
+                key_id: None,
+            },
+            None,
+        ),
         AuthMode::Required => match check_key(&tenancy, req.headers()).await {
-            Ok(caller) => caller,
+            Ok(checked) => checked,
             Err(error) => return error.into_response(),
         },
     };
@@ -62,8 +72,19 @@ pub(crate) async fn authenticate(
     if let Decision::Deny { limit, retry_after } = decision {
         return ApiError::RateLimited { limit, retry_after }.into_response();
     }
+    // The quota is spent only by requests the rate limit let through.
+    let quota = match &caller.key_id {
+        Some(id) => match spend_quota(&tenancy, id, key_quota).await {
+            Ok(quota) => quota,
+            Err(error) => return error.into_response(),
+        },
+        None => None,
+    };
     req.extensions_mut().insert(caller);
     let mut response = next.run(req).await;
+    if let Some(quota) = quota {
+        quota.write_headers(response.headers_mut());
+    }
     if let Decision::Allow {
         limit,
         remaining,
@@ -90,7 +111,61 @@ pub(crate) async fn authenticate(
     response
 }
 
-async fn check_key(tenancy: &Tenancy, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// A key's quota after this request.
+struct QuotaState {
+    limit: u64,
+    used: u64,
+    reset: Duration,
+}
+
+impl QuotaState {
+    fn write_headers(&self, headers: &mut HeaderMap) {
+        let reset = self.reset.as_secs() + u64::from(self.reset.subsec_nanos() > 0);
+        for (name, value) in [
+            ("x-quota-limit", self.limit),
+            ("x-quota-remaining", self.limit.saturating_sub(self.used)),
+            ("x-quota-reset", reset),
+        ] {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+        }
+    }
+}
+
+/// Counts the request against the key's daily quota. Over the quota → 429 until the next UTC
+/// day; a store that cannot count → 503 (an uncounted request could exceed any quota).
+async fn spend_quota(
+    tenancy: &Tenancy,
+    key_id: &str,
+    key_quota: Option<u64>,
+) -> Result<Option<QuotaState>, ApiError> {
+    let quota = tenancy.quota.for_key(key_quota);
+    if quota.per_day == 0 {
+        return Ok(None);
+    }
+    let (window, reset) = Quota::window(chrono::Utc::now());
+    let used = tenancy
+        .store
+        .count_request(key_id, &window)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
+    if used > quota.per_day {
+        return Err(ApiError::QuotaExceeded {
+            limit: quota.per_day,
+            retry_after: reset,
+        });
+    }
+    Ok(Some(QuotaState {
+        limit: quota.per_day,
+        used,
+        reset,
+    }))
+}
+
+/// The caller and its key's own quota, if the key has one.
+async fn check_key(
+    tenancy: &Tenancy,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<u64>), ApiError> {
     let Some(presented) = presented(headers).filter(|k| !k.is_empty()) else {
         return Err(ApiError::Unauthorized(
             "missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`".into(),
@@ -105,10 +180,13 @@ async fn check_key(tenancy: &Tenancy, headers: &HeaderMap) -> Result<Caller, Api
         .await
         .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
     match record {
-        Some(record) if record.accepts(presented) => Ok(Caller {
-            tenant: record.tenant,
-            key_id: Some(record.id),
-        }),
+        Some(record) if record.accepts(presented) => Ok((
+            Caller {
+                tenant: record.tenant,
+                key_id: Some(record.id),
+            },
+            record.quota_per_day,
+        )),
         _ => Err(invalid()),
     }
 }

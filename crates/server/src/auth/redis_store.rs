@@ -4,7 +4,10 @@
 //! Layout (after the configured prefix): `auth:key:<id>` holds a key record as JSON and the set
 //! `auth:keys` lists the ids; `owners:<tenant>:<id>` holds an owner set as JSON and the set
 //! `owners:<tenant>` lists that tenant's ids. The tenant is part of every owner-set key, so a
-//! lookup can only ever find the caller's own sets.
+//! lookup can only ever find the caller's own sets. `attest:nonce:<nonce>` marks a spent
+//! attestation nonce until the attestation expires (`SET NX EXAT`, one atomic step, so two
+//! replicas verifying the same attestation at once cannot both accept it), and
+//! `quota:<key id>:<day>` counts a key's requests of one UTC day (`INCR`, kept two days).
 
 use std::time::Duration;
 
@@ -40,6 +43,10 @@ impl std::fmt::Debug for RedisStore {
             .finish()
     }
 }
+
+/// A day's quota counter outlives its day by one, so a clock a little off between replicas
+/// never restarts a count early.
+const QUOTA_WINDOW_KEPT_SECS: u64 = 2 * 86_400;
 
 fn redis_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Redis(crate::profiler::redact_urls(&e.to_string()))
@@ -184,6 +191,47 @@ impl TenantStore for RedisStore {
             self.k(&["owners", tenant, id])
         })
         .await
+    }
+
+    async fn claim_nonce(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // At least one second, so that an attestation expiring now still cannot be replayed
+        // in the same second it is checked.
+        let expires = expires_at.timestamp().max(Utc::now().timestamp() + 1);
+        let set: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(self.k(&["attest", "nonce", nonce]))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("EXAT")
+                    .arg(expires),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn count_request(&self, key_id: &str, window: &str) -> Result<u64, StoreError> {
+        let key = self.k(&["quota", key_id, window]);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(QUOTA_WINDOW_KEPT_SECS)
+            .ignore();
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeout, pipe.query_async::<(u64,)>(&mut conn)).await {
+            Ok(result) => result.map(|(count,)| count).map_err(redis_err),
+            Err(_) => Err(StoreError::Redis(format!(
+                "no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
     }
 
     async fn delete_owner_set(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {

@@ -1,8 +1,10 @@
-//! Where keys and owner sets live: the [`TenantStore`] trait and the file-backed store.
+//! Where keys, owner sets, spent attestation nonces and quota counters live: the [`TenantStore`]
+//! trait and the file-backed store.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
+    sync::PoisonError,
     time::SystemTime,
 };
 
@@ -33,8 +35,9 @@ pub enum StoreError {
     Redis(String),
 }
 
-/// Keys and owner sets. Owner sets are always addressed with their tenant, so a store can never
-/// hand one tenant's set to another.
+/// Keys, owner sets, and the per-request records replicas must share (spent nonces, quota
+/// counters). Owner sets are always addressed with their tenant, so a store can never hand one
+/// tenant's set to another.
 #[async_trait]
 pub trait TenantStore: Send + Sync + std::fmt::Debug {
     /// `file`, `memory` or `redis`.
@@ -57,6 +60,14 @@ pub trait TenantStore: Send + Sync + std::fmt::Debug {
     async fn owner_sets(&self, tenant: &str) -> Result<Vec<OwnerSet>, StoreError>;
     /// Deletes owner set `id` of `tenant`; false when `tenant` has no such set.
     async fn delete_owner_set(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// Records an attestation nonce as spent until `expires_at`; false when it was already
+    /// spent (a replay). With Redis every replica shares the record, so an attestation verified
+    /// by one replica is a replay on all of them.
+    async fn claim_nonce(&self, nonce: &str, expires_at: DateTime<Utc>)
+    -> Result<bool, StoreError>;
+    /// Counts one request of key `key_id` in quota window `window` (a UTC day, `2026-11-25`)
+    /// and returns the window's count including this request.
+    async fn count_request(&self, key_id: &str, window: &str) -> Result<u64, StoreError>;
 }
 
 /// What the file holds.
@@ -81,10 +92,25 @@ struct State {
 /// A JSON file (`[auth] keys_file`), or memory only. Every change is written to a temporary file
 /// and renamed over the old one, so a crash never leaves half a file; the file is re-read when
 /// another process changed it.
+///
+/// Spent nonces and quota counters are kept in memory only: the file store serves one process
+/// (the embedded default), so there is nobody to share them with, and they are not worth a
+/// write per request. A restart forgets them; a replicated deployment uses Redis.
 #[derive(Debug)]
 pub struct FileStore {
     path: Option<PathBuf>,
     state: Mutex<State>,
+    usage: std::sync::Mutex<Usage>,
+}
+
+/// Per-process records that change on every request.
+#[derive(Debug, Default)]
+struct Usage {
+    /// Nonce → expiry.
+    nonces: HashMap<String, DateTime<Utc>>,
+    /// The current quota window and each key's count in it.
+    window: String,
+    counts: HashMap<String, u64>,
 }
 
 impl FileStore {
@@ -93,6 +119,7 @@ impl FileStore {
         Self {
             path: None,
             state: Mutex::new(State::default()),
+            usage: Default::default(),
         }
     }
 
@@ -101,6 +128,7 @@ impl FileStore {
         let store = Self {
             path: Some(path.into()),
             state: Mutex::new(State::default()),
+            usage: Default::default(),
         };
         if let Some(path) = &store.path {
             let mut state = State::default();
@@ -263,5 +291,28 @@ impl TenantStore for FileStore {
                 .is_some()
         })
         .await
+    }
+
+    async fn claim_nonce(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // A poisoned lock only means another request panicked; the maps are still usable.
+        let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Utc::now();
+        usage.nonces.retain(|_, expires| *expires > now);
+        Ok(usage.nonces.insert(nonce.to_owned(), expires_at).is_none())
+    }
+
+    async fn count_request(&self, key_id: &str, window: &str) -> Result<u64, StoreError> {
+        let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        if usage.window != window {
+            usage.window = window.to_owned();
+            usage.counts.clear();
+        }
+        let count = usage.counts.entry(key_id.to_owned()).or_insert(0);
+        *count += 1;
+        Ok(*count)
     }
 }

@@ -63,6 +63,12 @@ pub(super) fn extend(root: &mut Map<String, Value>) {
                         expired or other page's link answers the same).",
         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
     });
+    let rate_limited = serde_json::json!({
+        "description": "`rate_limited`: the key's rate limit, or with a view link its tenant's \
+                        (shared by the tenant's links), is exhausted; `Retry-After` says when to \
+                        retry.",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
+    });
     for page in [ACCOUNT_PAGE, OWNER_PAGE] {
         let Some(Value::Object(op)) = paths.get_mut(page).and_then(|item| item.get_mut("get"))
         else {
@@ -81,6 +87,9 @@ pub(super) fn extend(root: &mut Map<String, Value>) {
             responses
                 .entry("401".to_owned())
                 .or_insert_with(|| unauthorized.clone());
+            responses
+                .entry("429".to_owned())
+                .or_insert_with(|| rate_limited.clone());
         }
     }
 }

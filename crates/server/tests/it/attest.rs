@@ -13,13 +13,16 @@ use alloy::{
 use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
 use unimargin_cache::MemoryCache;
+use unimargin_cache::testkit::RedisServer;
 use unimargin_schema::{ChainAliases, ChainId};
 use unimargin_sdk::{
     AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain,
 };
 use unimargin_server::{
-    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings,
-    attest::parse_message, router,
+    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, Tenancy,
+    attest::parse_message,
+    auth::{RedisStore, TenantStore},
+    router_with,
 };
 
 use crate::harness::{
@@ -45,6 +48,11 @@ fn e18(units: u64) -> U256 {
 
 /// The test service over `chain`, signing with `attestor`.
 fn signing_service(chain: &TestChain, attestor: Option<Attestor>) -> Router {
+    signing_service_with(chain, attestor, Tenancy::open())
+}
+
+/// [`signing_service`] with `tenancy` (whose store keeps the spent nonces).
+fn signing_service_with(chain: &TestChain, attestor: Option<Attestor>, tenancy: Tenancy) -> Router {
     let mut registry = AdapterRegistry::new();
     registry.add_adapter(Arc::new(NativeBalance::new()));
     let mut clients = ChainClients::new();
@@ -61,11 +69,14 @@ fn signing_service(chain: &TestChain, attestor: Option<Attestor>) -> Router {
         aliases,
         ProfilerSettings::default(),
     );
-    router(AppState {
-        profiler: Arc::new(profiler),
-        settings: ServerSettings::default(),
-        attestor: attestor.map(Arc::new),
-    })
+    router_with(
+        AppState {
+            profiler: Arc::new(profiler),
+            settings: ServerSettings::default(),
+            attestor: attestor.map(Arc::new),
+        },
+        tenancy,
+    )
 }
 
 fn attestor(ttl_secs: u64) -> Attestor {
@@ -199,6 +210,53 @@ async fn a_signed_profile_attests_its_numbers_and_recovers_to_the_published_sign
 }
 
 #[tokio::test]
+async fn a_signed_owner_set_profile_names_the_set_and_verifies() {
+    let chain = funded_chain(10).await;
+    let router = signing_service(&chain, Some(attestor(60)));
+    let created = send(
+        &router,
+        post_json(
+            "/v1/owners",
+            json!({ "name": "desk", "accounts": [account()] }).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let answer = send(
+        &router,
+        get(&format!("/v1/owners/{id}/profile?signed=true")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let att = &answer.body["attestation"];
+    let m = &att["typed_data"]["message"];
+    // The set's id is attested, beside the same accounts hash a plain list would get.
+    assert_eq!(
+        m["ownerSetHash"],
+        json!(keccak256(id.as_bytes()).to_string())
+    );
+    assert_eq!(
+        m["accountsHash"],
+        json!(keccak256(account().as_bytes()).to_string())
+    );
+    assert_eq!(
+        m["creditCapacityUsd"],
+        json!(e18(16_000).to_string()),
+        "20 000 × 0.80"
+    );
+    assert_eq!(verify(&router, att).await["valid"], json!(true));
+
+    // Unsigned by default; a bad flag is a 400.
+    let plain = send(&router, get(&format!("/v1/owners/{id}/profile"))).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.body.get("attestation").is_none());
+    let bad = send(&router, get(&format!("/v1/owners/{id}/profile?signed=1"))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}
+
+#[tokio::test]
 async fn the_verifier_accepts_once_and_rejects_replayed_tampered_and_expired() {
     let chain = funded_chain(3).await;
     let router = signing_service(&chain, Some(attestor(60)));
@@ -234,6 +292,49 @@ async fn the_verifier_accepts_once_and_rejects_replayed_tampered_and_expired() {
         (answer.status, answer.code()),
         (StatusCode::BAD_REQUEST, "invalid_request")
     );
+}
+
+/// Two replicas with the same signing key over one Redis: an attestation verified by one is a
+/// replay on the other; and a Redis that stops answering makes verification a 503, never a
+/// verdict that could accept a replay.
+#[tokio::test]
+async fn replicas_share_spent_nonces_through_redis() {
+    let chain = funded_chain(10).await;
+    let mut redis = RedisServer::start();
+    let replica = |chain: &TestChain| {
+        let store: Arc<dyn TenantStore> =
+            Arc::new(RedisStore::connect(&redis.url(), "n:", Duration::from_millis(500)).unwrap());
+        signing_service_with(
+            chain,
+            Some(attestor(60)),
+            Tenancy {
+                store,
+                ..Tenancy::open()
+            },
+        )
+    };
+    let (one, two) = (replica(&chain), replica(&chain));
+    let att = signed_profile(&one).await["attestation"].clone();
+    let fresh = signed_profile(&two).await["attestation"].clone();
+    assert_eq!(verify(&two, &att).await["valid"], json!(true));
+    let again = verify(&one, &att).await;
+    assert_eq!(
+        (again["valid"].clone(), again["reason"].clone()),
+        (json!(false), json!("replayed"))
+    );
+    redis.stop();
+    let answer = send(
+        &one,
+        post_json("/v1/attestations/verify", fresh.to_string()),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.body["error"]["code"], "store_unavailable");
 }
 
 #[tokio::test]

@@ -17,12 +17,12 @@ use unimargin_cache::MemoryCache;
 use unimargin_sdk::evm::EvmSettings;
 use unimargin_server::{
     InProcessFanout, ServerSettings,
-    auth::{FileStore, TenantStore},
+    auth::{FileStore, RateLimit, TenantStore},
 };
 
 use crate::{
     harness::{account, funded_chain, get, post_json, send, service_with},
-    stream::{as_key, key, owner_set, replica},
+    stream::{as_key, key, owner_set, replica, replica_limited},
 };
 
 /// Chromium from `PATH` or Debian's package, installing the package when it is missing. `None`
@@ -421,6 +421,36 @@ async fn pages_need_a_key_or_a_valid_view_link_of_their_tenant_and_page() {
         (expired.status, expired.code()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
+}
+
+#[tokio::test]
+async fn a_tenants_view_links_share_its_rate_limit() {
+    let chain = funded_chain(1).await;
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let limit = RateLimit {
+        per_minute: 1,
+        burst: 2,
+    };
+    let svc = replica_limited(
+        &chain,
+        store.clone(),
+        Arc::new(InProcessFanout::default()),
+        limit,
+    );
+    let secret = key(store.as_ref(), "venue-a").await;
+    let id = owner_set(&svc.router, &secret).await;
+    let link = view_link(&svc.router, &secret, json!({ "owner_set": id })).await;
+    let url = link.body["url"].as_str().unwrap().to_owned();
+    // The key's own bucket is spent (two requests: owner set, link); the links have theirs.
+    for _ in 0..2 {
+        assert_eq!(page(&svc.router, &url).await.0, StatusCode::OK);
+    }
+    let limited = send(&svc.router, get(&url)).await;
+    assert_eq!(
+        (limited.status, limited.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
 }
 
 fn hex_of(s: &str) -> String {

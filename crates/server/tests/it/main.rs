@@ -19,5 +19,6 @@ mod openapi;
 mod ops;
 mod outages;
 mod profile;
+mod simulate;
 mod stream;
 mod tenants;

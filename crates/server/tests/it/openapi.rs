@@ -13,6 +13,7 @@ use crate::harness::{get, offline_service, send};
 /// The routes the service is specified to serve.
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/profiles"),
+    ("post", "/v1/profiles/simulate"),
     ("get", "/v1/accounts/{account}/profile"),
     ("get", "/v1/protocols"),
     ("get", "/healthz"),

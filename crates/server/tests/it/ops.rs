@@ -77,6 +77,17 @@ async fn metrics_count_requests_per_route_rpc_per_chain_and_cache_hits() {
         rpc.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 3,
         "{rpc}"
     );
+    // Reads per adapter: the first from the chain, the second from the cache.
+    for outcome in ["fresh", "cached"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("unimargin_adapter_reads_total{")
+                    && l.contains(r#"chain="eip155:31337""#)
+                    && l.contains(r#"protocol="native""#)
+                    && l.contains(&format!(r#"outcome="{outcome}""#))),
+            "no {outcome} adapter read:\n{text}"
+        );
+    }
     for counter in [
         "unimargin_cache_hits_total ",
         "unimargin_cache_misses_total ",
@@ -102,4 +113,34 @@ async fn readyz_pins_every_chain() {
     assert_eq!(answer.body["status"], "ready");
     assert_eq!(answer.body["chains"][0]["reachable"], true);
     assert_eq!(answer.body["chains"][0]["head"], head);
+}
+
+#[tokio::test]
+async fn metrics_count_read_failures_per_chain_adapter_and_kind() {
+    // Nothing listens: the pin fails, the profile is a 502, and the failure is counted.
+    let svc = crate::harness::offline_service();
+    let answer = send(&svc.router, profile_request(&[&account()])).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    let text = send_text(&svc.router, "/metrics").await;
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("unimargin_rpc_errors_total{")
+                && l.contains(r#"chain="eip155:31337""#)
+                && l.contains(r#"adapter="pin""#)
+                && l.contains(r#"kind="rpc_unavailable""#)
+        })
+        .unwrap_or_else(|| panic!("no RPC error counter:\n{text}"));
+    assert!(
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 1,
+        "{line}"
+    );
+}
+
+async fn send_text(router: &axum::Router, path: &str) -> String {
+    let response = router.clone().oneshot(get(path)).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
 }

@@ -243,6 +243,16 @@ pub(crate) fn replica(
     store: Arc<dyn TenantStore>,
     fanout: Arc<dyn Fanout>,
 ) -> Replica {
+    replica_limited(chain, store, fanout, RateLimit::unlimited())
+}
+
+/// [`replica`] with `limit` per key.
+pub(crate) fn replica_limited(
+    chain: &TestChain,
+    store: Arc<dyn TenantStore>,
+    fanout: Arc<dyn Fanout>,
+    limit: RateLimit,
+) -> Replica {
     let adapter = NativeBalance::new();
     let calls = adapter.calls.clone();
     let mut registry = AdapterRegistry::new();
@@ -268,7 +278,7 @@ pub(crate) fn replica(
         settings,
         attestor: None,
     };
-    let tenancy = Tenancy::required(store, RateLimit::unlimited());
+    let tenancy = Tenancy::required(store, limit);
     Replica {
         router: router_with_hub(state, tenancy, hub.clone()),
         hub,
@@ -455,5 +465,36 @@ async fn a_redis_outage_ends_the_stream_with_an_error_event_and_new_streams_are_
     assert_eq!(
         (refused.status, refused.code()),
         (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+    );
+}
+
+#[tokio::test]
+async fn a_frozen_redis_ends_the_stream_with_an_error_event_rather_than_silence() {
+    let chain = funded_chain(1).await;
+    let redis = RedisServer::start();
+    let timeout = Duration::from_millis(500);
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let fanout = Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap());
+    let svc = replica(&chain, store.clone(), fanout);
+    let secret = key(store.as_ref(), "venue-a").await;
+    let path = format!("/v1/accounts/{}/stream", account());
+    let mut events = Events::request(&svc.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&events.next(Duration::from_secs(10)).await),
+        dec("2000")
+    );
+
+    // A frozen Redis keeps its connections open and answers nothing: the subscription alone
+    // would stay silent forever; the lease renewal times out and the subscriber is told.
+    redis.freeze();
+    let error = events.next(Duration::from_secs(10)).await;
+    redis.thaw();
+    assert_eq!(
+        (error.event.as_str(), &error.data["code"]),
+        ("error", &Value::from("relay_unavailable"))
+    );
+    assert!(
+        events.ends(Duration::from_secs(5)).await,
+        "the stream ended"
     );
 }

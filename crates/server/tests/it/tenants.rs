@@ -484,3 +484,117 @@ async fn the_redis_store_round_trips_and_fails_closed() {
         answer.body
     );
 }
+
+/// The daily quota: counted per key, 429 `quota_exceeded` with `Retry-After` up to the next UTC
+/// day once used up, and a key's own quota overriding the default.
+#[tokio::test]
+async fn the_daily_quota_is_per_key_and_answers_429_until_the_next_day() {
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let router = tenant_router_with_quota(offline_client(), store.clone(), 3);
+    let a = key(store.as_ref(), "venue-a").await;
+    let mut own = ApiKey::generate("venue-b").unwrap();
+    own.record.quota_per_day = Some(1);
+    store.insert_key(&own.record).await.unwrap();
+
+    for remaining in ["2", "1", "0"] {
+        let ok = send(&router, get_as("/v1/owners", &a)).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+        assert_eq!(ok.headers["x-quota-limit"], "3");
+        assert_eq!(ok.headers["x-quota-remaining"], remaining);
+    }
+    let over = send(&router, get_as("/v1/owners", &a)).await;
+    assert_eq!(
+        (over.status, over.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
+        "{}",
+        over.body
+    );
+    assert_eq!(over.body["error"]["limit"], 3);
+    // Seconds to the next UTC midnight, as the quota's own clock computes them.
+    let retry: u64 = over.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, left) = unimargin_server::auth::Quota::window(Utc::now());
+    assert!(
+        retry >= left.as_secs() && retry <= left.as_secs() + 2,
+        "{retry} vs {left:?}"
+    );
+
+    // The key's own quota of 1 wins over the default of 3.
+    let b = own.secret;
+    assert_eq!(
+        send(&router, get_as("/v1/owners", &b)).await.headers["x-quota-limit"],
+        "1"
+    );
+    assert_eq!(
+        send(&router, get_as("/v1/owners", &b)).await.code(),
+        "quota_exceeded"
+    );
+}
+
+fn tenant_router_with_quota(
+    client: EvmClient,
+    store: Arc<dyn TenantStore>,
+    per_day: u64,
+) -> Router {
+    let mut registry = AdapterRegistry::new();
+    registry.add_adapter(Arc::new(NativeBalance::new()));
+    let mut clients = ChainClients::new();
+    clients.insert(ChainClient::Evm(Arc::new(client)));
+    let mut aliases = ChainAliases::new();
+    aliases.insert("anvil", ChainId::evm(ANVIL));
+    let profiler = Profiler::new(
+        clients,
+        registry,
+        Arc::new(MemoryCache::default()),
+        Default::default(),
+        aliases,
+        ProfilerSettings::default(),
+    );
+    let state = AppState {
+        profiler: Arc::new(profiler),
+        settings: ServerSettings::default(),
+        attestor: None,
+    };
+    router_with(
+        state,
+        Tenancy::required(store, RateLimit::unlimited())
+            .with_quota(unimargin_server::auth::Quota { per_day }),
+    )
+}
+
+/// Two replicas over one Redis draw on one quota count, and a Redis that stops answering is a
+/// 503 rather than an uncounted request.
+#[tokio::test]
+async fn replicas_share_the_quota_through_redis() {
+    let mut redis = RedisServer::start();
+    let connect = || {
+        let store: Arc<dyn TenantStore> =
+            Arc::new(RedisStore::connect(&redis.url(), "q:", Duration::from_millis(500)).unwrap());
+        store
+    };
+    let (one, two) = (connect(), connect());
+    let first = tenant_router_with_quota(offline_client(), one.clone(), 2);
+    let second = tenant_router_with_quota(offline_client(), two, 2);
+    let a = key(one.as_ref(), "venue-a").await;
+
+    assert_eq!(
+        send(&first, get_as("/v1/owners", &a)).await.headers["x-quota-remaining"],
+        "1"
+    );
+    assert_eq!(
+        send(&second, get_as("/v1/owners", &a)).await.headers["x-quota-remaining"],
+        "0"
+    );
+    assert_eq!(
+        send(&first, get_as("/v1/owners", &a)).await.code(),
+        "quota_exceeded"
+    );
+    redis.stop();
+    assert_eq!(
+        send(&second, get_as("/v1/owners", &a)).await.code(),
+        "store_unavailable"
+    );
+}
