@@ -26,6 +26,25 @@ use crate::harness::{ADDR, ANVIL, NativeBalance, account, dec, funded_chain, sen
 
 /// The service over `client` with keys required from `store` and `limit` per key.
 fn tenant_router(client: EvmClient, store: Arc<dyn TenantStore>, limit: RateLimit) -> Router {
+    tenancy_router(client, Tenancy::required(store, limit))
+}
+
+/// The service over `client` with keys required from `store`, no rate limit, and a daily quota
+/// of `per_day` requests per key.
+fn tenant_router_with_quota(
+    client: EvmClient,
+    store: Arc<dyn TenantStore>,
+    per_day: u64,
+) -> Router {
+    tenancy_router(
+        client,
+        Tenancy::required(store, RateLimit::unlimited())
+            .with_quota(unimargin_server::auth::Quota { per_day }),
+    )
+}
+
+/// The service over `client` with `tenancy`.
+fn tenancy_router(client: EvmClient, tenancy: Tenancy) -> Router {
     let mut registry = AdapterRegistry::new();
     registry.add_adapter(Arc::new(NativeBalance::new()));
     let mut clients = ChainClients::new();
@@ -45,7 +64,7 @@ fn tenant_router(client: EvmClient, store: Arc<dyn TenantStore>, limit: RateLimi
         settings: ServerSettings::default(),
         attestor: None,
     };
-    router_with(state, Tenancy::required(store, limit))
+    router_with(state, tenancy)
 }
 
 fn offline_client() -> EvmClient {
@@ -532,37 +551,6 @@ async fn the_daily_quota_is_per_key_and_answers_429_until_the_next_day() {
         send(&router, get_as("/v1/owners", &b)).await.code(),
         "quota_exceeded"
     );
-}
-
-fn tenant_router_with_quota(
-    client: EvmClient,
-    store: Arc<dyn TenantStore>,
-    per_day: u64,
-) -> Router {
-    let mut registry = AdapterRegistry::new();
-    registry.add_adapter(Arc::new(NativeBalance::new()));
-    let mut clients = ChainClients::new();
-    clients.insert(ChainClient::Evm(Arc::new(client)));
-    let mut aliases = ChainAliases::new();
-    aliases.insert("anvil", ChainId::evm(ANVIL));
-    let profiler = Profiler::new(
-        clients,
-        registry,
-        Arc::new(MemoryCache::default()),
-        Default::default(),
-        aliases,
-        ProfilerSettings::default(),
-    );
-    let state = AppState {
-        profiler: Arc::new(profiler),
-        settings: ServerSettings::default(),
-        attestor: None,
-    };
-    router_with(
-        state,
-        Tenancy::required(store, RateLimit::unlimited())
-            .with_quota(unimargin_server::auth::Quota { per_day }),
-    )
 }
 
 /// Two replicas over one Redis draw on one quota count, and a Redis that stops answering is a
