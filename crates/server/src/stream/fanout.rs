@@ -174,7 +174,7 @@ impl Fanout for InProcessFanout {
         ttl: Duration,
     ) -> Result<bool, FanoutError> {
         Ok(self.with(key, |c| {
-            if !c.lease.as_ref().is_some_and(|(h, _)| h == holder) {
+            if c.lease.as_ref().is_none_or(|(h, _)| h != holder) {
                 return false;
             }
             if matches!(message, Message::Profile(_)) {
