@@ -126,7 +126,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 key_store = tenancy.store.backend(),
                 "serving"
             );
-            let app = unimargin_server::router_with(state, tenancy);
+            let hub = config.stream_hub(&state.settings.stream)?;
+            let app = unimargin_server::router_with_hub(state, tenancy, hub);
             unimargin_server::serve_router(listener, app, shutdown_signal()).await?;
             Ok(())
         }
