@@ -421,13 +421,23 @@ async fn two_replicas_share_one_poller_through_redis_and_a_survivor_takes_over()
         (0, 0),
         "B relayed, did not poll"
     );
+    eprintln!(
+        "one poller for two replicas: A polled {} times ({} adapter reads), B 0",
+        a.hub.polls(),
+        a.calls()
+    );
 
     // A dies (its runtime is gone: no release of the lease). Once the lease lapses, B polls and
     // continues from what A published: the next event is the next change, not a repeat.
     drop(on_a);
     runtime_a.shutdown_background();
     fund(&chain, 6).await;
+    let died = std::time::Instant::now();
     let next = on_b.next(Duration::from_secs(20)).await;
+    eprintln!(
+        "takeover: B pushed the next change {:?} after A died",
+        died.elapsed()
+    );
     assert_eq!(net_value(&next), dec("12000")); // 6 × 2000
     assert!(b.hub.polls() > 0 && b.calls() > 0, "B took the poller over");
 }
