@@ -204,22 +204,20 @@ struct Source {
 
 impl Source {
     /// The key is a SHA-256 of the sorted canonical accounts and the segments: the same set
-    /// asked for by any tenant, through any route or replica, shares one poller, while the
+    /// asked for by any tenant, through any route or replica, shares one poller, and the key
     /// names in Redis reveal no account.
     fn new(profiler: Arc<Profiler>, mut accounts: Vec<AccountId>, segments: Vec<Segment>) -> Self {
         accounts.sort();
         accounts.dedup();
-        let canonical = serde_json::json!({
-            "accounts": accounts,
-            "segments": segments
-                .iter()
-                .map(|s| {
-                    let mut members: Vec<String> = s.accounts.iter().map(ToString::to_string).collect();
-                    members.sort();
-                    serde_json::json!({ "name": s.name, "accounts": members })
-                })
-                .collect::<Vec<_>>(),
-        });
+        let segment_keys: Vec<Value> = segments
+            .iter()
+            .map(|s| {
+                let mut members: Vec<String> = s.accounts.iter().map(ToString::to_string).collect();
+                members.sort();
+                serde_json::json!({ "name": s.name, "accounts": members })
+            })
+            .collect();
+        let canonical = serde_json::json!({ "accounts": accounts, "segments": segment_keys });
         let key = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
         Self {
             key,

@@ -508,3 +508,53 @@ async fn a_frozen_redis_ends_the_stream_with_an_error_event_rather_than_silence(
         "the stream ended"
     );
 }
+
+#[tokio::test]
+async fn a_replica_whose_subscribers_leave_hands_the_poller_over_at_once() {
+    let chain = funded_chain(10).await;
+    let redis = RedisServer::start();
+    let timeout = Duration::from_secs(2);
+    let store: Arc<dyn TenantStore> =
+        Arc::new(RedisStore::connect(&redis.url(), "it:", timeout).unwrap());
+    let fanout = || -> Arc<dyn Fanout> {
+        Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap())
+    };
+    let (a, b) = (
+        replica(&chain, store.clone(), fanout()),
+        replica(&chain, store.clone(), fanout()),
+    );
+    let secret = key(store.as_ref(), "venue-a").await;
+    let id = owner_set(&a.router, &secret).await;
+    let path = format!("/v1/owners/{id}/stream");
+    let mut on_a = Events::request(&a.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&on_a.next(Duration::from_secs(10)).await),
+        dec("20000")
+    );
+    let mut on_b = Events::request(&b.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&on_b.next(Duration::from_secs(5)).await),
+        dec("20000")
+    );
+    assert_eq!(b.hub.polls(), 0);
+
+    // A's last subscriber leaves: A retires its relay and releases the lease, so B polls within
+    // a few ticks, before the lease (renewed 200 ms before at most) could have lapsed (2 s).
+    drop(on_a);
+    let left = std::time::Instant::now();
+    while b.hub.polls() == 0 {
+        assert!(left.elapsed() < Duration::from_secs(5), "B never polled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        left.elapsed() < Duration::from_millis(1_500),
+        "the lease was left to lapse: {:?}",
+        left.elapsed()
+    );
+    assert_eq!(a.hub.pollers(), 0, "A relays nothing any more");
+    fund(&chain, 4).await;
+    assert_eq!(
+        net_value(&on_b.next(Duration::from_secs(10)).await),
+        dec("8000")
+    );
+}
