@@ -64,6 +64,9 @@ pub enum ErrorCode {
     TooManyChanges,
     /// The key's daily quota is used up; retry after `Retry-After` seconds (the next UTC day).
     QuotaExceeded,
+    /// The stream relay (Redis pub/sub between replicas) does not answer, so no stream can be
+    /// promised; retry later.
+    RelayUnavailable,
 }
 
 impl ErrorCode {
@@ -90,6 +93,7 @@ impl ErrorCode {
             Self::InvalidChange => "invalid_change",
             Self::TooManyChanges => "too_many_changes",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::RelayUnavailable => "relay_unavailable",
         }
     }
 }
@@ -191,6 +195,9 @@ pub enum ApiError {
     /// The key and owner-set store failed. The text goes to the log only.
     #[error("key store unavailable: {0}")]
     StoreUnavailable(String),
+    /// The stream relay failed. The text goes to the log only.
+    #[error("stream relay unavailable: {0}")]
+    RelayUnavailable(String),
     /// A what-if change cannot be applied.
     #[error(transparent)]
     Simulate(#[from] unimargin_engine::SimulateError),
@@ -265,7 +272,9 @@ impl ApiError {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::RateLimited | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnknownOwnerSet => StatusCode::NOT_FOUND,
-            ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::StoreUnavailable | ErrorCode::RelayUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -310,6 +319,7 @@ impl ApiError {
             Self::Simulate(_) => ErrorCode::InvalidChange,
             Self::TooManyChanges { .. } => ErrorCode::TooManyChanges,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Self::RelayUnavailable(_) => ErrorCode::RelayUnavailable,
         }
     }
 
@@ -319,6 +329,10 @@ impl ApiError {
         let message = match &self {
             // Internals stay in the log; the client gets the id to quote.
             Self::StoreUnavailable(_) => "the key store is unavailable; retry later".to_owned(),
+            Self::RelayUnavailable(_) => {
+                "the stream relay is unavailable, so no stream can be promised; retry later"
+                    .to_owned()
+            }
             Self::Internal(_) => match &request_id {
                 Some(id) => format!("internal error; quote request id {id} when reporting it"),
                 None => "internal error".to_owned(),

@@ -361,6 +361,7 @@ fn account_stream() -> Operation {
             "400",
             error("`invalid_account`, `unknown_chain`: nothing is streamed for an account that cannot be read."),
         )
+        .response("503", error(live::RELAY_UNAVAILABLE))
         .build()
 }
 

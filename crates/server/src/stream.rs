@@ -401,7 +401,7 @@ impl StreamHub {
         };
         match ready.await {
             Ok(Ok(())) => Ok((None, rx)),
-            Ok(Err(error)) => Err(ApiError::StoreUnavailable(error.to_string())),
+            Ok(Err(error)) => Err(ApiError::RelayUnavailable(error.to_string())),
             Err(_) => Err(ApiError::Internal(
                 "the stream relay stopped before it started".into(),
             )),

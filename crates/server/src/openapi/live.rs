@@ -121,8 +121,14 @@ fn owner_stream() -> Operation {
     .response("200", event_stream())
     .response("404", error(UNKNOWN_OWNER_SET))
     .response("500", error("`internal`: a bug; quote `request_id`."))
+    .response("503", error(RELAY_UNAVAILABLE))
     .build()
 }
+
+/// The 503 of the stream routes.
+pub(super) const RELAY_UNAVAILABLE: &str = "`relay_unavailable`: the stream relay (Redis) does not \
+     answer, so no stream is started; or `store_unavailable`: the key and owner-set store did not \
+     answer.";
 
 fn owner_page() -> Operation {
     let html = |description: &str| {

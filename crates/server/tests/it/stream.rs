@@ -474,7 +474,7 @@ async fn a_redis_outage_ends_the_stream_with_an_error_event_and_new_streams_are_
     let refused = send(&svc.router, as_key(get(&path), &secret)).await;
     assert_eq!(
         (refused.status, refused.code()),
-        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+        (StatusCode::SERVICE_UNAVAILABLE, "relay_unavailable")
     );
 }
 
