@@ -186,7 +186,7 @@ impl OptionLeg {
             ..self.input
         };
         let change =
-            (crate::pricing::black76(input).price - self.base.price) * self.amount_f64 * 1e8;
+            (crate::pricing::black76_price(input) - self.base.price) * self.amount_f64 * 1e8;
         let change = if change.is_finite() {
             change.round() as i128
         } else {
@@ -405,9 +405,25 @@ pub(crate) fn build(
     // (risk_key, symbol) → key, so each distinct spelling is normalized once.
     let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
 
+    // Quote labels and their rank in label order (quotes are sorted by label).
+    let quote_labels: Vec<String> = markets.iter().map(|(s, _)| quote_label(s)).collect();
+    let mut quote_ranks = vec![0usize; markets.len()];
+    {
+        let mut order: Vec<usize> = (0..markets.len()).collect();
+        order.sort_by(|a, b| quote_labels[*a].cmp(&quote_labels[*b]));
+        let mut rank = 0;
+        for (i, &m) in order.iter().enumerate() {
+            // Equal labels share a rank, as equal strings compare equal.
+            if i > 0 && quote_labels[m] != quote_labels[order[i - 1]] {
+                rank = i;
+            }
+            quote_ranks[m] = rank;
+        }
+    }
+
     for (m, (snapshot, totals)) in markets.iter().enumerate() {
         let label = market_label(snapshot);
-        let quoted_by = quote_label(snapshot);
+        let quoted_by = &quote_labels[m];
         let mut buckets: Vec<Bucket> = Vec::new();
         let mut constant = Decimal::ZERO;
         let mut funding = Decimal::ZERO;
@@ -426,6 +442,7 @@ pub(crate) fn build(
                 b.keys[k].last_quote = Some(m);
                 b.keys[k].quotes.push(Quote {
                     market: quoted_by.clone(),
+                    rank: quote_ranks[m],
                     usd: p.price.usd,
                     source: p.price.source.clone(),
                     age: p.price.age_seconds,

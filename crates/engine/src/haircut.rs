@@ -5,45 +5,63 @@
 //! The haircut is capped at `cap` (two thirds of what the asset's largest fall on the grid leaves),
 //! so that no holding's stress loss plus concentration charge can exceed its value — which is what
 //! keeps "more collateral never lowers health" true.
+//!
+//! Everything but the size is fixed per asset ([`HaircutBasis`]), so it is looked up once per
+//! asset while the size varies (the portfolio's net exposure, each market's own).
 
 use rust_decimal::Decimal;
 
-use crate::model::{HaircutLevels, RiskModel};
+use crate::model::{HaircutLevels, RiskModel, SizeParams};
 
-/// Maintenance and initial haircuts of `size_usd` of asset `symbol` whose group has `volatility`.
-pub(crate) fn haircut(
-    model: &RiskModel,
-    symbol: &str,
-    volatility: Decimal,
-    size_usd: Decimal,
+/// What an asset's haircut depends on besides its size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HaircutBasis {
+    levels: HaircutLevels,
+    size: SizeParams,
     cap: Decimal,
-) -> HaircutLevels {
-    let tiers = &model.haircuts.tiers;
-    let tier = tiers
-        .iter()
-        .find(|t| volatility <= t.max_volatility)
-        .or(tiers.last());
-    let levels = tier.map_or(
+}
+
+impl HaircutBasis {
+    /// The basis of asset `symbol` whose group has `volatility`, capped at `cap`.
+    pub(crate) fn new(model: &RiskModel, symbol: &str, volatility: Decimal, cap: Decimal) -> Self {
+        let tiers = &model.haircuts.tiers;
+        let tier = tiers
+            .iter()
+            .find(|t| volatility <= t.max_volatility)
+            .or(tiers.last());
+        let levels = tier.map_or(
+            HaircutLevels {
+                maintenance: Decimal::ZERO,
+                initial: Decimal::ZERO,
+            },
+            |t| t.levels.get(model.regime),
+        );
+        let size = *model
+            .haircuts
+            .assets
+            .get(symbol)
+            .unwrap_or(&model.haircuts.default_size);
+        Self {
+            levels,
+            size,
+            cap: cap.max(Decimal::ZERO),
+        }
+    }
+
+    /// Maintenance and initial haircuts of `size_usd` of the asset.
+    pub(crate) fn at(&self, size_usd: Decimal) -> HaircutLevels {
+        let params = &self.size;
+        let premium = if size_usd > Decimal::ZERO && params.liquidity_usd > Decimal::ZERO {
+            params.imf * sqrt_up(size_usd / params.liquidity_usd)
+        } else {
+            Decimal::ZERO
+        };
         HaircutLevels {
-            maintenance: Decimal::ZERO,
-            initial: Decimal::ZERO,
-        },
-        |t| t.levels.get(model.regime),
-    );
-    let params = model
-        .haircuts
-        .assets
-        .get(symbol)
-        .unwrap_or(&model.haircuts.default_size);
-    let premium = if size_usd > Decimal::ZERO && params.liquidity_usd > Decimal::ZERO {
-        params.imf * sqrt_up(size_usd / params.liquidity_usd)
-    } else {
-        Decimal::ZERO
-    };
-    let cap = cap.max(Decimal::ZERO);
-    HaircutLevels {
-        maintenance: (levels.maintenance + premium).min(cap).round_dp(10),
-        initial: (levels.initial + premium).min(cap).round_dp(10),
+            maintenance: (self.levels.maintenance + premium)
+                .min(self.cap)
+                .round_dp(10),
+            initial: (self.levels.initial + premium).min(self.cap).round_dp(10),
+        }
     }
 }
 

@@ -20,7 +20,7 @@
 use rust_decimal::Decimal;
 use unimargin_schema::{AddOns, Health, PortfolioMargin, Side};
 
-use crate::{book::Book, haircut::haircut, model::RiskModel, stress::Stress};
+use crate::{book::Book, haircut::HaircutBasis, model::RiskModel, stress::Stress};
 
 /// Health from equity, requirement and liabilities (see the module doc).
 pub(crate) fn health(equity: Decimal, requirement: Decimal, liabilities: Decimal) -> Health {
@@ -35,19 +35,12 @@ pub(crate) fn health(equity: Decimal, requirement: Decimal, liabilities: Decimal
     }
 }
 
-/// The largest fall the grid applies to an asset of `group` (for the haircut cap).
-fn largest_fall(book: &Book, model: &RiskModel, key: usize) -> Decimal {
+/// The largest fall the grid applies to an asset (for the haircut cap), `moves` being the
+/// grid's largest move.
+fn largest_fall(book: &Book, model: &RiskModel, key: usize, moves: Decimal) -> Decimal {
     let k = &book.keys[key];
     let g = &book.groups[k.group];
     let peg = k.peg.map_or(Decimal::ZERO, |p| book.pegs[p].depeg);
-    let moves = model
-        .grid
-        .moves
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(Decimal::ZERO)
-        .max(model.grid.extreme_move);
     let group = if g.numeraire {
         Decimal::ZERO
     } else {
@@ -57,23 +50,37 @@ fn largest_fall(book: &Book, model: &RiskModel, key: usize) -> Decimal {
     Decimal::ONE - (Decimal::ONE - group) * (Decimal::ONE - peg)
 }
 
-/// Concentration charges (maintenance, initial) of a net exposure `net_usd` to asset `key`.
-fn concentration(
-    book: &Book,
-    model: &RiskModel,
-    key: usize,
-    net_usd: Decimal,
-) -> (Decimal, Decimal) {
+/// The haircut basis of every asset of the book, computed once per assessment.
+fn haircut_bases(book: &Book, model: &RiskModel) -> Vec<HaircutBasis> {
+    let largest_move = model
+        .grid
+        .moves
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Decimal::ZERO)
+        .max(model.grid.extreme_move);
+    (0..book.keys.len())
+        .map(|key| {
+            let k = &book.keys[key];
+            // Capped at ⅔ of what the grid leaves of the asset, so that a holding's stress loss
+            // plus its (marginal) concentration charge never exceed its value: the concentration
+            // charge grows at most 1.5 times as fast as the haircut
+            // (d/dN [N × imf √N] = 1.5 × imf √N).
+            let cap = (Decimal::ONE - largest_fall(book, model, key, largest_move)) * Decimal::TWO
+                / Decimal::from(3);
+            HaircutBasis::new(model, &k.symbol, book.groups[k.group].volatility, cap)
+        })
+        .collect()
+}
+
+/// Concentration charges (maintenance, initial) of a net exposure `net_usd` to an asset.
+fn concentration(basis: &HaircutBasis, net_usd: Decimal) -> (Decimal, Decimal) {
     let size = net_usd.abs();
     if size.is_zero() {
         return (Decimal::ZERO, Decimal::ZERO);
     }
-    let k = &book.keys[key];
-    // Capped at ⅔ of what the grid leaves of the asset, so that a holding's stress loss plus its
-    // (marginal) concentration charge never exceed its value: the concentration charge grows at
-    // most 1.5 times as fast as the haircut (d/dN [N × imf √N] = 1.5 × imf √N).
-    let cap = (Decimal::ONE - largest_fall(book, model, key)) * Decimal::TWO / Decimal::from(3);
-    let h = haircut(model, &k.symbol, book.groups[k.group].volatility, size, cap);
+    let h = basis.at(size);
     (size * h.maintenance, size * h.initial)
 }
 
@@ -107,10 +114,10 @@ fn short_option_minimum(leg: &crate::book::OptionLeg, model: &RiskModel) -> Deci
 }
 
 /// Maintenance and initial add-ons of the whole book.
-pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
+fn add_ons(book: &Book, model: &RiskModel, bases: &[HaircutBasis]) -> (AddOns, AddOns) {
     let mut concentration = (Decimal::ZERO, Decimal::ZERO);
-    for (k, key) in book.keys.iter().enumerate() {
-        let (m, i) = self::concentration(book, model, k, key.net_usd);
+    for (key, basis) in book.keys.iter().zip(bases) {
+        let (m, i) = self::concentration(basis, key.net_usd);
         concentration.0 += m;
         concentration.1 += i;
     }
@@ -124,7 +131,12 @@ pub(crate) fn add_ons(book: &Book, model: &RiskModel) -> (AddOns, AddOns) {
 
 /// The add-ons of market `m`'s positions alone: the same three charges on its own net exposures,
 /// its own written options and its own share of the oracle divergence.
-fn market_add_ons(book: &Book, model: &RiskModel, m: usize) -> (AddOns, AddOns) {
+fn market_add_ons(
+    book: &Book,
+    model: &RiskModel,
+    bases: &[HaircutBasis],
+    m: usize,
+) -> (AddOns, AddOns) {
     let market = &book.markets[m];
     // Net exposure per asset: the buckets' units at reference prices, plus option deltas.
     let mut net: Vec<(usize, Decimal)> = market
@@ -146,7 +158,7 @@ fn market_add_ons(book: &Book, model: &RiskModel, m: usize) -> (AddOns, AddOns) 
     }
     let mut concentration = (Decimal::ZERO, Decimal::ZERO);
     for (k, n) in net {
-        let (m, i) = self::concentration(book, model, k, n);
+        let (m, i) = self::concentration(&bases[k], n);
         concentration.0 += m;
         concentration.1 += i;
     }
@@ -180,7 +192,8 @@ pub(crate) fn portfolio(
     complete: bool,
 ) -> (PortfolioMargin, Vec<Standalone>) {
     let stress_loss = stress.worst_loss.max(Decimal::ZERO);
-    let (maintenance_add_ons, initial_add_ons) = add_ons(book, model);
+    let bases = haircut_bases(book, model);
+    let (maintenance_add_ons, initial_add_ons) = add_ons(book, model, &bases);
     let largest = book
         .markets
         .iter()
@@ -196,7 +209,7 @@ pub(crate) fn portfolio(
         .enumerate()
         .map(|(m, (market, s))| {
             let w = crate::stress::own_stress_loss(s);
-            let (a_m, a_i) = market_add_ons(book, model, m);
+            let (a_m, a_i) = market_add_ons(book, model, &bases, m);
             let maintenance = (w + a_m.total_usd).max(market.maintenance_requirement);
             let initial = (crate::book::ceil(w * model.grid.initial_multiplier) + a_i.total_usd)
                 .max(market.initial_requirement)

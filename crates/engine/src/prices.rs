@@ -36,6 +36,9 @@ pub(crate) fn quotes_asset(p: &Position) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct Quote {
     pub(crate) market: String,
+    /// The rank of `market` among the profile's quoting markets in label order, so that quotes
+    /// sort by label without comparing strings.
+    pub(crate) rank: usize,
     pub(crate) usd: Decimal,
     pub(crate) source: PriceSource,
     pub(crate) age: Option<u64>,
@@ -55,7 +58,7 @@ pub(crate) struct Chosen {
     pub(crate) age: Option<u64>,
 }
 
-/// Chooses the price from the quotes (sorted by market for determinism) and renders the
+/// Chooses the price from the quotes (sorted by market label for determinism) and renders the
 /// schema record. `quotes` must not be empty; an empty list yields a zero price.
 pub(crate) fn choose(
     key: &str,
@@ -64,9 +67,9 @@ pub(crate) fn choose(
     mut quotes: Vec<Quote>,
     band: Decimal,
 ) -> (Chosen, AssetPrice) {
-    quotes.sort_by(|a, b| a.market.cmp(&b.market).then(a.usd.cmp(&b.usd)));
+    quotes.sort_by(|a, b| a.rank.cmp(&b.rank).then(a.usd.cmp(&b.usd)));
     let mut by_price: Vec<&Quote> = quotes.iter().collect();
-    by_price.sort_by(|a, b| a.usd.cmp(&b.usd).then(a.market.cmp(&b.market)));
+    by_price.sort_by(|a, b| a.usd.cmp(&b.usd).then(a.rank.cmp(&b.rank)));
     let n = by_price.len();
     let median = by_price.get(n.saturating_sub(1) / 2).copied();
     let low = by_price.first().map_or(Decimal::ZERO, |q| q.usd);

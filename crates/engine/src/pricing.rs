@@ -116,6 +116,51 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
     }
 }
 
+/// `e^x`, exactly 1 for `x = 0` without evaluating it (a zero rate or yield is the usual case).
+fn exp_or_one(x: f64) -> f64 {
+    if x == 0.0 { 1.0 } else { x.exp() }
+}
+
+/// The price alone of [`black_scholes`], bit for bit the same number, without the greeks: the
+/// stress grid and the liquidation surface revalue options many times and read only the price.
+pub fn black_scholes_price(i: ModelInput) -> f64 {
+    let ModelInput {
+        right,
+        underlying: s,
+        strike: k,
+        years: t,
+        vol,
+        rate: r,
+        carry_yield: q,
+    } = i;
+    let dq = exp_or_one(-q * t.max(0.0));
+    let dr = exp_or_one(-r * t.max(0.0));
+    if t <= 0.0 || vol <= 0.0 || s <= 0.0 || k <= 0.0 {
+        let fwd = s * dq;
+        let strike = k * dr;
+        return match right {
+            Right::Call if fwd > strike => fwd - strike,
+            Right::Put if strike > fwd => strike - fwd,
+            _ => 0.0,
+        };
+    }
+    let sqrt_t = t.sqrt();
+    let d1 = ((s / k).ln() + (r - q + 0.5 * vol * vol) * t) / (vol * sqrt_t);
+    let d2 = d1 - vol * sqrt_t;
+    match right {
+        Right::Call => s * dq * norm_cdf(d1) - k * dr * norm_cdf(d2),
+        Right::Put => k * dr * norm_cdf(-d2) - s * dq * norm_cdf(-d1),
+    }
+}
+
+/// The price alone of [`black76`].
+pub fn black76_price(i: ModelInput) -> f64 {
+    black_scholes_price(ModelInput {
+        carry_yield: i.rate,
+        ..i
+    })
+}
+
 /// Black-76 on a forward `F`: Black-Scholes with the yield equal to the rate (`q = r`), so that
 /// `call = e^{−rT}(F N(d1) − K N(d2))` with `d1 = (ln(F/K) + σ²T/2) ÷ σ√T`.
 pub fn black76(i: ModelInput) -> Valuation {

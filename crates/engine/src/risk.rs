@@ -90,7 +90,7 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
     let labels: Vec<String> = book.markets.iter().map(|m| m.label.clone()).collect();
     let scenarios = scenarios::build(book, model, &ctx.correlation);
     let horizon_years = f64::from(model.grid.horizon_days) / 365.0;
-    let stress = stress::run(book, &scenarios, horizon_years, &labels);
+    let stress = stress::run(book, scenarios, horizon_years, &labels);
     let (margin, standalone) = margin::portfolio(book, &stress, model, complete);
     let liquidation_surface = surface::surface(book, &labels);
     let group_names: Vec<String> = book.groups.iter().map(|g| g.name.clone()).collect();

@@ -37,6 +37,60 @@ pub(crate) struct MarketStress {
     pub(crate) worst_loss: Option<i128>,
 }
 
+/// The distinct scenario weights (usually 1 and the extreme weight), so that a market's own loss
+/// is rounded once per weight instead of once per scenario.
+///
+/// A market's own loss in scenario `s` is `⌈w_s × (penalty_s − ⌊pnl_s⌋)⌉` at 1e-8, with the P&L
+/// at 1e-17 and the penalty at 1e-8. With `y_s = penalty_s × 10⁹ − pnl_s` (exact, at 1e-17),
+/// `penalty_s − ⌊pnl_s⌋ = ⌈y_s ÷ 10⁹⌉`, and both roundings are monotone: for one weight the largest
+/// loss is the one of the largest `y`. The grid therefore keeps the largest `y` per weight, an
+/// integer comparison, and rounds at the end.
+struct WeightClasses {
+    /// The weights, exact and at 1e-9 (rounded up).
+    weights: Vec<(Decimal, i128)>,
+    /// The class of each scenario.
+    of_scenario: Vec<usize>,
+}
+
+impl WeightClasses {
+    fn new(scenarios: &[Scenario]) -> Self {
+        let mut weights: Vec<(Decimal, i128)> = Vec::new();
+        let of_scenario = scenarios
+            .iter()
+            .map(|s| match weights.iter().position(|(w, _)| *w == s.weight) {
+                Some(c) => c,
+                None => {
+                    let fixed =
+                        fixed::to_fixed(s.weight, FACTOR, RoundingStrategy::ToPositiveInfinity);
+                    weights.push((s.weight, fixed));
+                    weights.len() - 1
+                }
+            })
+            .collect();
+        Self {
+            weights,
+            of_scenario,
+        }
+    }
+
+    /// The largest loss (1e-8, rounded up) from the largest `y` per class (`None`: no scenario).
+    fn worst_loss(&self, largest_y: &[Option<i128>]) -> Option<i128> {
+        self.weights
+            .iter()
+            .zip(largest_y)
+            .filter_map(|((_, w), y)| {
+                let x = ceil_div(*y.as_ref()?, ONE);
+                Some(ceil_div(w * x, ONE))
+            })
+            .max()
+    }
+}
+
+/// `⌈a ÷ b⌉` for `b > 0`.
+fn ceil_div(a: i128, b: i128) -> i128 {
+    -((-a).div_euclid(b))
+}
+
 /// The grid's results.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Stress {
@@ -68,11 +122,15 @@ pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
 /// Evaluates every scenario.
 pub(crate) fn run(
     book: &Book,
-    scenarios: &[Scenario],
+    scenarios: Vec<Scenario>,
     horizon_years: f64,
     labels: &[String],
 ) -> Stress {
     let mut markets = vec![MarketStress::default(); book.markets.len()];
+    let classes = WeightClasses::new(&scenarios);
+    let n_classes = classes.weights.len();
+    // Per market and weight class, the largest `y` (see [`WeightClasses`]).
+    let mut largest_y: Vec<Option<i128>> = vec![None; book.markets.len() * n_classes];
     let mut outcomes = Vec::with_capacity(scenarios.len());
     let mut worst: Option<usize> = None;
     let mut worst_loss = Decimal::MIN;
@@ -91,8 +149,8 @@ pub(crate) fn run(
         .map(|l| l.value_fixed_at(1.0, 1.0, horizon_years))
         .collect();
 
-    for (si, s) in scenarios.iter().enumerate() {
-        factors(book, s, &mut f);
+    for (si, s) in scenarios.into_iter().enumerate() {
+        factors(book, &s, &mut f);
         let oracle = s
             .oracle
             .map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
@@ -113,7 +171,11 @@ pub(crate) fn run(
                 }
             }
         }
-        let vol_factor = 1.0 + s.vol_change.to_f64().unwrap_or(0.0);
+        let vol_factor = if book.options.is_empty() {
+            1.0
+        } else {
+            1.0 + s.vol_change.to_f64().unwrap_or(0.0)
+        };
         for (i, leg) in book.options.iter().enumerate() {
             let v = if f[leg.key] == ONE && s.vol_change.is_zero() {
                 unmoved[i]
@@ -132,7 +194,7 @@ pub(crate) fn run(
                 pnl += change;
             }
         }
-        let weight = fixed::to_fixed(s.weight, FACTOR, RoundingStrategy::ToPositiveInfinity);
+        let class = classes.of_scenario[si];
 
         liquidated.clear();
         let mut penalties = Decimal::ZERO;
@@ -199,12 +261,11 @@ pub(crate) fn run(
                     / fixed::product_to_decimal(requirement);
                 liquidated.push((health, m));
             }
-            // weight × (penalty − P&L), at 1e-8 rounded up, as the portfolio's loss below.
-            let own_loss =
-                (weight * (own_penalty - own_pnl.div_euclid(ONE)) + ONE - 1).div_euclid(ONE);
-            let stats = &mut markets[m];
-            if stats.worst_loss.is_none_or(|l| own_loss > l) {
-                stats.worst_loss = Some(own_loss);
+            // The market's own loss is weight × (penalty − P&L); keep its largest `y`.
+            let y = own_penalty * ONE - own_pnl;
+            let slot = &mut largest_y[m * n_classes + class];
+            if slot.is_none_or(|l| y > l) {
+                *slot = Some(y);
             }
         }
         liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -243,7 +304,7 @@ pub(crate) fn run(
             });
         }
         outcomes.push(ScenarioOutcome {
-            id: s.id.clone(),
+            id: s.id,
             kind: s.kind,
             moves,
             vol_change: s.vol_change,
@@ -253,6 +314,9 @@ pub(crate) fn run(
             loss_usd: loss,
             liquidated: liquidated.iter().map(|(_, m)| labels[*m].clone()).collect(),
         });
+    }
+    for (m, stats) in markets.iter_mut().enumerate() {
+        stats.worst_loss = classes.worst_loss(&largest_y[m * n_classes..(m + 1) * n_classes]);
     }
     Stress {
         outcomes,

@@ -37,7 +37,9 @@ struct Excess<'a> {
     fixed_part: f64,
     moving_part: f64,
     requirement: f64,
-    legs: Vec<(usize, bool)>,
+    /// Option legs of the market: index, whether the axis moves it, and its weight as counted
+    /// (`(side, weight)` converted once, not at every evaluation).
+    legs: Vec<(usize, bool, Option<(Side, f64)>)>,
 }
 
 impl<'a> Excess<'a> {
@@ -56,7 +58,11 @@ impl<'a> Excess<'a> {
         let legs = market
             .options
             .iter()
-            .map(|&i| (i, in_axis(book, book.options[i].key, axis)))
+            .map(|&i| {
+                let leg = &book.options[i];
+                let weight = leg.weight.map(|w| (leg.side, w.to_f64().unwrap_or(0.0)));
+                (i, in_axis(book, leg.key, axis), weight)
+            })
             .collect();
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         Self {
@@ -72,18 +78,17 @@ impl<'a> Excess<'a> {
     fn at(&self, r: f64) -> f64 {
         let mut excess = self.fixed_part + self.moving_part * (1.0 + r);
         let mut requirement = self.requirement;
-        for &(i, moves) in &self.legs {
+        for &(i, moves, weight) in &self.legs {
+            // A leg the venue does not count changes nothing here.
+            let Some((side, w)) = weight else { continue };
             let leg = &self.book.options[i];
             let factor = if moves { 1.0 + r } else { 1.0 };
             let v = leg.value_fixed_at(factor, 1.0, 0.0) as f64 / 1e8;
-            let w = leg.weight.and_then(|w| w.to_f64()).unwrap_or(0.0);
-            match (leg.side, leg.weight) {
-                (Side::Long, Some(_)) => excess += v * w,
-                (Side::Short, Some(_)) => {
-                    excess -= v * w;
-                    requirement += v * w;
-                }
-                _ => {}
+            if side == Side::Long {
+                excess += v * w;
+            } else {
+                excess -= v * w;
+                requirement += v * w;
             }
         }
         if requirement <= 0.0 {

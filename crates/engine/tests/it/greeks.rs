@@ -5,7 +5,10 @@
 //! quantities: central finite differences of the model price, put–call parity, and a normal CDF
 //! integrated numerically (composite Simpson) instead of through `erfc`.
 
-use unimargin_engine::pricing::{ModelInput, Right, black_scholes, black76, norm_cdf, norm_pdf};
+use unimargin_engine::pricing::{
+    ModelInput, Right, black_scholes, black_scholes_price, black76, black76_price, norm_cdf,
+    norm_pdf,
+};
 
 fn close(got: f64, want: f64, tol: f64, what: &str) {
     assert!(
@@ -147,4 +150,35 @@ fn expired_options_are_worth_their_intrinsic_value() {
     assert_eq!((v.price, v.delta, v.gamma), (100.0, 1.0, 0.0));
     let v = black76(bs(Right::Put, 2100.0, 2000.0, -1.0, 0.8, 0.0));
     assert_eq!(v.price, 0.0);
+}
+
+/// The price-only path the grid uses is the same number as the full valuation, bit for bit, over
+/// both rights, moneyness, expiry (expired included), volatility, rates and yields.
+#[test]
+fn the_price_only_path_is_bit_identical() {
+    for right in [Right::Call, Right::Put] {
+        for s in [0.0, 1.0, 1500.0, 2000.0, 2600.0, 1e6] {
+            for t in [-0.1, 0.0, 1.0 / 365.0, 0.25, 3.0] {
+                for vol in [0.0, 0.05, 0.7, 2.5] {
+                    for (r, q) in [(0.0, 0.0), (0.05, 0.0), (0.03, 0.01), (-0.01, 0.02)] {
+                        let i = ModelInput {
+                            carry_yield: q,
+                            ..bs(right, s, 2000.0, t, vol, r)
+                        };
+                        let what = format!("{i:?}");
+                        assert_eq!(
+                            black_scholes_price(i).to_bits(),
+                            black_scholes(i).price.to_bits(),
+                            "{what}"
+                        );
+                        assert_eq!(
+                            black76_price(i).to_bits(),
+                            black76(i).price.to_bits(),
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
