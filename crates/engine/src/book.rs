@@ -125,6 +125,29 @@ pub(crate) struct BucketFixed {
     pub(crate) pnl_slope: i128,
 }
 
+/// The three terms the grid multiplies in every scenario (`a_net`, `q`, `pnl_slope`), narrowed to
+/// `i64` at 1e-8 USD (±9.2e10 USD per bucket). With factors in `i64` too, each product is a single
+/// widening multiplication instead of a full `i128` one. A market with a bucket beyond the range
+/// keeps the `i128` terms ([`MarketBook::narrow`] is then `None`): same integers, same results.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NarrowTerms {
+    pub(crate) key: usize,
+    pub(crate) a_net: i64,
+    pub(crate) q: i64,
+    pub(crate) pnl_slope: i64,
+}
+
+impl NarrowTerms {
+    fn of(b: &BucketFixed) -> Option<Self> {
+        Some(Self {
+            key: b.key,
+            a_net: i64::try_from(b.a_net).ok()?,
+            q: i64::try_from(b.q).ok()?,
+            pnl_slope: i64::try_from(b.pnl_slope).ok()?,
+        })
+    }
+}
+
 /// One protocol market.
 #[derive(Debug, Clone)]
 pub(crate) struct MarketBook {
@@ -143,6 +166,8 @@ pub(crate) struct MarketBook {
     pub(crate) buckets: Vec<Bucket>,
     /// The buckets' integer terms, contiguous for the grid.
     pub(crate) fixed: Vec<BucketFixed>,
+    /// The grid's terms of `fixed` in `i64`, when they all fit.
+    pub(crate) narrow: Option<Vec<NarrowTerms>>,
     pub(crate) options: Vec<usize>,
     pub(crate) equity: Decimal,
     pub(crate) maintenance_requirement: Decimal,
@@ -555,6 +580,7 @@ pub(crate) fn build(
             )
             .saturating_mul(fixed::ONE),
             fixed: Vec::new(),
+            narrow: None,
             buckets,
             options: Vec::new(),
             equity: totals.net_value_usd,
@@ -591,6 +617,7 @@ pub(crate) fn build(
                 fixed::to_fixed(slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity);
         }
         market.fixed = market.buckets.iter().map(|x| x.fixed).collect();
+        market.narrow = market.fixed.iter().map(NarrowTerms::of).collect();
     }
 
     // Options, now that underlying prices are known.

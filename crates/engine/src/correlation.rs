@@ -158,16 +158,30 @@ impl Correlation {
 /// them (indices into `all`): the conditional expectation `ρ_hG ρ_GG⁻¹ z_G`. `rho` is the
 /// correlation matrix of `all`. Returns `None` when `ρ_GG` is singular.
 pub fn conditional(rho: &[f64], n: usize, given: &[(usize, f64)]) -> Option<Vec<f64>> {
-    let m = given.len();
+    let idx: Vec<usize> = given.iter().map(|(g, _)| *g).collect();
+    let l = given_factor(rho, n, &idx)?;
+    Some(conditional_with(&l, rho, n, given))
+}
+
+/// The Cholesky factor of `ρ_GG` for the groups `idx` (in that order), which [`conditional`] and
+/// [`ellipsoid_scale`] both need: the joint scenarios of one pair factor it once for their four
+/// sign combinations.
+pub fn given_factor(rho: &[f64], n: usize, idx: &[usize]) -> Option<Vec<f64>> {
+    let m = idx.len();
     let mut gg = vec![0.0; m * m];
-    for (a, (i, _)) in given.iter().enumerate() {
-        for (b, (j, _)) in given.iter().enumerate() {
-            gg[a * m + b] = rho[i * n + j];
+    for a in 0..m {
+        for b in 0..m {
+            gg[a * m + b] = rho[idx[a] * n + idx[b]];
         }
     }
-    let l = cholesky(&gg, m)?;
+    cholesky(&gg, m)
+}
+
+/// [`conditional`] with the factor `l` of `ρ_GG` already computed ([`given_factor`]).
+pub fn conditional_with(l: &[f64], rho: &[f64], n: usize, given: &[(usize, f64)]) -> Vec<f64> {
+    let m = given.len();
     let z: Vec<f64> = given.iter().map(|(_, z)| *z).collect();
-    let x = cholesky_solve(&l, m, &z);
+    let x = cholesky_solve(l, m, &z);
     let mut out = vec![0.0; n];
     for (h, slot) in out.iter_mut().enumerate() {
         *slot = given
@@ -180,21 +194,21 @@ pub fn conditional(rho: &[f64], n: usize, given: &[(usize, f64)]) -> Option<Vec<
     for (g, z) in given {
         out[*g] = *z;
     }
-    Some(out)
+    out
 }
 
 /// The scale `c` that puts the direction `u` (standardized) on the ellipsoid `zᵀ ρ⁻¹ z = 1` of the
 /// groups `idx`: `c = 1 ÷ √(uᵀ ρ⁻¹ u)`.
 pub fn ellipsoid_scale(rho: &[f64], n: usize, idx: &[usize], u: &[f64]) -> Option<f64> {
-    let m = idx.len();
-    let mut gg = vec![0.0; m * m];
-    for a in 0..m {
-        for b in 0..m {
-            gg[a * m + b] = rho[idx[a] * n + idx[b]];
-        }
-    }
-    let l = cholesky(&gg, m)?;
-    let x = cholesky_solve(&l, m, u);
+    let l = given_factor(rho, n, idx)?;
+    ellipsoid_scale_with(&l, u)
+}
+
+/// [`ellipsoid_scale`] with the factor `l` of `ρ` over the groups already computed
+/// ([`given_factor`]).
+pub fn ellipsoid_scale_with(l: &[f64], u: &[f64]) -> Option<f64> {
+    let m = u.len();
+    let x = cholesky_solve(l, m, u);
     let q: f64 = u.iter().zip(&x).map(|(a, b)| a * b).sum();
     (q > 0.0).then(|| 1.0 / q.sqrt())
 }

@@ -15,7 +15,7 @@ use unimargin_schema::ScenarioKind;
 
 use crate::{
     book::Book,
-    correlation::{Correlation, conditional, ellipsoid_scale},
+    correlation::{Correlation, conditional_with, ellipsoid_scale_with, given_factor},
     fixed::{self, FACTOR, ONE},
     model::RiskModel,
 };
@@ -43,16 +43,49 @@ pub(crate) fn change(v: i128) -> Decimal {
     Decimal::from_i128_with_scale(v, FACTOR).normalize()
 }
 
-/// `-35%`, `+3%`, `+52.5%` from a move at 1e-9 (two decimals of a percent at most).
-fn pct(v: i128) -> String {
-    let hundredths = (v.abs() + 50_000) / 100_000; // 1e-9 → 1e-4 (a hundredth of a percent)
-    let sign = if v < 0 { '-' } else { '+' };
-    let (whole, frac) = (hundredths / 100, hundredths % 100);
-    match frac {
-        0 => format!("{sign}{whole}%"),
-        f if f % 10 == 0 => format!("{sign}{whole}.{}%", f / 10),
-        f => format!("{sign}{whole}.{f:02}%"),
+/// Appends `-35%`, `+3%`, `+52.5%` from a move at 1e-9 (two decimals of a percent at most).
+/// Written digit by digit: the grid names every scenario, and `format!` costs more than
+/// evaluating one.
+fn push_pct(out: &mut String, v: i128) {
+    let hundredths = (v.unsigned_abs() + 50_000) / 100_000; // 1e-9 → 1e-4 (a hundredth of a percent)
+    out.push(if v < 0 { '-' } else { '+' });
+    push_digits(out, hundredths / 100);
+    let frac = hundredths % 100;
+    if frac != 0 {
+        out.push('.');
+        push_digits(out, frac / 10);
+        if frac % 10 != 0 {
+            push_digits(out, frac % 10);
+        }
     }
+    out.push('%');
+}
+
+/// Appends the decimal digits of `n`.
+fn push_digits(out: &mut String, mut n: u128) {
+    let mut digits = [0u8; 40];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        // `n % 10 < 10`, so the digit is one ASCII byte.
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        out.push(char::from(*d));
+    }
+}
+
+/// `{group}{±pct}{suffix}`, the id of a scenario led by one group.
+fn lead_id(group: &str, v: i128, suffix: &str) -> String {
+    let mut id = String::with_capacity(group.len() + suffix.len() + 8);
+    id.push_str(group);
+    push_pct(&mut id, v);
+    id.push_str(suffix);
+    id
 }
 
 fn fixed_move(x: f64) -> i128 {
@@ -160,11 +193,10 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 RoundingStrategy::MidpointAwayFromZero,
             );
             let group_moves = lead(i, z, exact);
-            let id = format!("{}{}", group.name, pct(group_moves[*g]));
             if group.has_options {
                 for (vol_change, suffix) in [(vol_up, "/vol+"), (vol_down, "/vol-")] {
                     out.push(scenario(
-                        format!("{id}{suffix}"),
+                        lead_id(&group.name, group_moves[*g], suffix),
                         ScenarioKind::Price,
                         group_moves.clone(),
                         zero_pegs.clone(),
@@ -175,7 +207,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 }
             } else {
                 out.push(scenario(
-                    id,
+                    lead_id(&group.name, group_moves[*g], ""),
                     ScenarioKind::Price,
                     group_moves,
                     zero_pegs.clone(),
@@ -194,7 +226,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 RoundingStrategy::MidpointAwayFromZero,
             );
             let group_moves = lead(i, z, exact);
-            let id = format!("{}{}x", group.name, pct(group_moves[*g]));
+            let id = lead_id(&group.name, group_moves[*g], "x");
             out.push(scenario(
                 id,
                 ScenarioKind::Extreme,
@@ -210,22 +242,20 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
     if grid.joint {
         for i in 0..n {
             for j in i + 1..n {
+                // One factorization of the pair's correlation for its four sign combinations.
+                let Some(l) = given_factor(&rho, n, &[i, j]) else {
+                    continue;
+                };
                 for (si, sj) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
-                    let Some(c) = ellipsoid_scale(&rho, n, &[i, j], &[si, sj]) else {
+                    let Some(c) = ellipsoid_scale_with(&l, &[si, sj]) else {
                         continue;
                     };
-                    let Some(z) = conditional(&rho, n, &[(i, c * si), (j, c * sj)]) else {
-                        continue;
-                    };
+                    let z = conditional_with(&l, &rho, n, &[(i, c * si), (j, c * sj)]);
                     let group_moves = to_moves(&z);
                     let (gi, gj) = (&book.groups[volatile[i]], &book.groups[volatile[j]]);
-                    let id = format!(
-                        "{}{}&{}{}",
-                        gi.name,
-                        pct(group_moves[volatile[i]]),
-                        gj.name,
-                        pct(group_moves[volatile[j]])
-                    );
+                    let mut id = lead_id(&gi.name, group_moves[volatile[i]], "&");
+                    id.push_str(&gj.name);
+                    push_pct(&mut id, group_moves[volatile[j]]);
                     out.push(scenario(
                         id,
                         ScenarioKind::Joint,

@@ -119,6 +119,32 @@ pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
     }));
 }
 
+/// `Σ f × a_net`, `Σ f × q` and `Σ (f − 1) × pnl_slope` of a market's buckets (at 1e-17).
+fn linear_wide(terms: &[crate::book::BucketFixed], f: &[i128]) -> (i128, i128, i128) {
+    let (mut a, mut q, mut p) = (0i128, 0i128, 0i128);
+    for b in terms {
+        let fk = f[b.key];
+        a += fk * b.a_net;
+        q += fk * b.q;
+        p += (fk - ONE) * b.pnl_slope;
+    }
+    (a, q, p)
+}
+
+/// [`linear_wide`] on `i64` terms and factors: the same integers, each product a widening
+/// `i64 × i64 → i128` multiplication.
+fn linear_narrow(terms: &[crate::book::NarrowTerms], f: &[i64]) -> (i128, i128, i128) {
+    const ONE_64: i64 = ONE as i64;
+    let (mut a, mut q, mut p) = (0i128, 0i128, 0i128);
+    for t in terms {
+        let fk = f[t.key];
+        a += i128::from(fk) * i128::from(t.a_net);
+        q += i128::from(fk) * i128::from(t.q);
+        p += i128::from(fk - ONE_64) * i128::from(t.pnl_slope);
+    }
+    (a, q, p)
+}
+
 /// Evaluates every scenario.
 pub(crate) fn run(
     book: &Book,
@@ -149,8 +175,14 @@ pub(crate) fn run(
         .map(|l| l.value_fixed_at(1.0, 1.0, horizon_years))
         .collect();
 
+    let mut f_narrow: Vec<i64> = Vec::with_capacity(book.keys.len());
     for (si, s) in scenarios.into_iter().enumerate() {
         factors(book, &s, &mut f);
+        // Factors (around 1e9) always fit in `i64` for a validated model; if one did not, every
+        // market takes the `i128` path.
+        f_narrow.clear();
+        f_narrow.extend(f.iter().map_while(|x| i64::try_from(*x).ok()));
+        let narrow_factors = f_narrow.len() == f.len();
         let oracle = s
             .oracle
             .map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
@@ -204,12 +236,13 @@ pub(crate) fn run(
             // The market's own P&L, like the portfolio's (only carry in the oracle scenario).
             let mut own_pnl = -market.carry_fixed;
             if oracle.is_none() {
-                for b in &market.fixed {
-                    let fk = f[b.key];
-                    adjusted += fk * b.a_net;
-                    requirement += fk * b.q;
-                    own_pnl += (fk - ONE) * b.pnl_slope;
-                }
+                let (a, q, p) = match (&market.narrow, narrow_factors) {
+                    (Some(terms), true) => linear_narrow(terms, &f_narrow),
+                    _ => linear_wide(&market.fixed, &f),
+                };
+                adjusted += a;
+                requirement += q;
+                own_pnl += p;
                 for &i in &market.options {
                     own_pnl += option_changes[i];
                 }
