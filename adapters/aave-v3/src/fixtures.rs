@@ -455,7 +455,7 @@ pub fn demo_reserves() -> Vec<ReserveSpec> {
             liquidation_threshold_bps: 8300,
             liquidation_bonus_bps: 10500,
             collateral: true,
-            price_usd_e8: 3_000_00000000,
+            price_usd_e8: 3_000 * 100_000_000,
         },
         ReserveSpec {
             symbol: "WBTC",
@@ -464,7 +464,7 @@ pub fn demo_reserves() -> Vec<ReserveSpec> {
             liquidation_threshold_bps: 7800,
             liquidation_bonus_bps: 10500,
             collateral: true,
-            price_usd_e8: 60_000_00000000,
+            price_usd_e8: 60_000 * 100_000_000,
         },
         ReserveSpec {
             symbol: "USDC",
@@ -473,7 +473,7 @@ pub fn demo_reserves() -> Vec<ReserveSpec> {
             liquidation_threshold_bps: 7800,
             liquidation_bonus_bps: 10450,
             collateral: true,
-            price_usd_e8: 1_00000000,
+            price_usd_e8: 100_000_000,
         },
         ReserveSpec {
             symbol: "DAI",
@@ -491,7 +491,7 @@ pub fn demo_reserves() -> Vec<ReserveSpec> {
             liquidation_threshold_bps: 0,
             liquidation_bonus_bps: 0,
             collateral: false,
-            price_usd_e8: 1_00000000,
+            price_usd_e8: 100_000_000,
         },
     ]
 }

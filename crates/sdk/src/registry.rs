@@ -153,6 +153,10 @@ impl AdapterRegistry {
     }
 
     /// Builds every deployment, failing on the first invalid one with a message naming it.
+    #[expect(
+        clippy::result_large_err,
+        reason = "called once at start-up; the error names the deployment in full"
+    )]
     pub fn build_all(&mut self, specs: &[DeploymentSpec]) -> Result<(), RegistryError> {
         let mut seen = std::collections::BTreeSet::new();
         let mut built = std::collections::BTreeSet::new();

@@ -28,7 +28,7 @@ fn reserves() -> Vec<ReserveSpecV30> {
             ltv_bps: 8000,
             liquidation_threshold_bps: 8250,
             emode_category: 1,
-            price_usd_e8: 3_000_00000000,
+            price_usd_e8: 3_000 * 100_000_000,
         },
         ReserveSpecV30 {
             symbol: "wstETH",
@@ -36,7 +36,7 @@ fn reserves() -> Vec<ReserveSpecV30> {
             ltv_bps: 6850,
             liquidation_threshold_bps: 7950,
             emode_category: 1,
-            price_usd_e8: 3_400_00000000,
+            price_usd_e8: 3_400 * 100_000_000,
         },
         ReserveSpecV30 {
             symbol: "WBTC",
@@ -44,7 +44,7 @@ fn reserves() -> Vec<ReserveSpecV30> {
             ltv_bps: 7000,
             liquidation_threshold_bps: 7500,
             emode_category: 0,
-            price_usd_e8: 60_000_00000000,
+            price_usd_e8: 60_000 * 100_000_000,
         },
         ReserveSpecV30 {
             symbol: "DAI",
@@ -52,7 +52,7 @@ fn reserves() -> Vec<ReserveSpecV30> {
             ltv_bps: 0,
             liquidation_threshold_bps: 0,
             emode_category: 0,
-            price_usd_e8: 1_00000000,
+            price_usd_e8: 100_000_000,
         },
         ReserveSpecV30 {
             symbol: "USDC",
@@ -60,7 +60,7 @@ fn reserves() -> Vec<ReserveSpecV30> {
             ltv_bps: 0,
             liquidation_threshold_bps: 0,
             emode_category: 0,
-            price_usd_e8: 1_00000000,
+            price_usd_e8: 100_000_000,
         },
     ]
 }

@@ -1,5 +1,12 @@
 //! End to end: the `unimargin` binary as a user runs it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::inconsistent_digit_grouping,
+    reason = "a test reports failure by panicking; prices are grouped as whole units _ 8 decimals"
+)]
+
 mod round_trips;
 
 use std::{

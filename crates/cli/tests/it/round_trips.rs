@@ -55,7 +55,7 @@ async fn four_protocols_on_one_chain_cost_a_pin_and_one_batch() {
             ltv_bps: 8000,
             liquidation_threshold_bps: 8250,
             emode_category: 0,
-            price_usd_e8: 3_000_00000000,
+            price_usd_e8: 3_000 * 100_000_000,
         }],
     )
     .await
