@@ -423,6 +423,7 @@ pub(crate) fn build(
 
     let horizon = Decimal::from(model.grid.horizon_days) / Decimal::from(365);
     let borrow_carry = model.carry.borrow_apr * horizon;
+    let borrow_growth = Decimal::ONE + borrow_carry;
     let funding_carry = model.carry.funding_apr * horizon;
     let mut carry = Decimal::ZERO;
     let mut out_markets = Vec::with_capacity(markets.len());
@@ -502,11 +503,13 @@ pub(crate) fn build(
                 (PositionKind::Debt, _) => {
                     key.spot_short += p.amount;
                     x.short_units += p.amount;
-                    market_carry += v * borrow_carry;
-                    x.q += v * w * (Decimal::ONE + borrow_carry);
-                    x.q_now += v * w;
+                    let weighted = v * w;
+                    let borrow = v * borrow_carry;
+                    market_carry += borrow;
+                    x.q += weighted * borrow_growth;
+                    x.q_now += weighted;
                     x.liab += v;
-                    carry += v * borrow_carry;
+                    carry += borrow;
                 }
                 (PositionKind::Perp, side) => {
                     // PnL moves with the mark: pnl(f) = pnl₀ ± notional × (f − 1).
@@ -525,8 +528,9 @@ pub(crate) fn build(
                         x.a_short += v;
                         constant += pnl + v;
                     }
-                    x.q += v * w;
-                    x.q_now += v * w;
+                    let weighted = v * w;
+                    x.q += weighted;
+                    x.q_now += weighted;
                     x.liab += v;
                     funding += v * funding_carry;
                 }

@@ -19,7 +19,8 @@ pub struct SnapshotVerdict {
 /// price; a price older than `max_price_age_secs` is stale; an unknown age is a warning (or a
 /// failure when `require_price_age`).
 pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> SnapshotVerdict {
-    let scope = FailureScope {
+    // Built only when something is reported (most snapshots report nothing).
+    let scope = || FailureScope {
         chain: Some(s.provenance.chain.clone()),
         protocol: Some(s.provenance.protocol.clone()),
         market: Some(s.provenance.market.clone()),
@@ -31,7 +32,7 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
         let symbol = p.asset.symbol.as_str();
         if p.price.usd <= rust_decimal::Decimal::ZERO && !p.amount.is_zero() {
             v.failures.push(Failure {
-                scope: scope.clone(),
+                scope: scope(),
                 kind: FailureKind::MissingPrice,
                 message: format!(
                     "{symbol}: price is {} from {}",
@@ -42,7 +43,7 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
         }
         match p.price.age_seconds {
             Some(age) if age > settings.max_price_age_secs => v.failures.push(Failure {
-                scope: scope.clone(),
+                scope: scope(),
                 kind: FailureKind::StalePrice,
                 message: format!(
                     "{symbol}: price is {age} s old (maximum {} s)",
@@ -51,7 +52,7 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
             }),
             Some(_) => {}
             None if settings.require_price_age => v.failures.push(Failure {
-                scope: scope.clone(),
+                scope: scope(),
                 kind: FailureKind::StalePrice,
                 message: format!("{symbol}: price age unknown and a known age is required"),
             }),
@@ -64,7 +65,7 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
     }
     if !unknown_age.is_empty() {
         v.warnings.push(Warning {
-            scope: scope.clone(),
+            scope: scope(),
             kind: WarningKind::PriceAgeUnknown,
             message: format!(
                 "price feed does not expose an update time: {}",
@@ -74,7 +75,7 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
     }
     if s.native_health.agrees == Some(false) {
         v.warnings.push(Warning {
-            scope,
+            scope: scope(),
             kind: WarningKind::NativeHealthMismatch,
             message: format!(
                 "{}: reproduced {} but the protocol reports {}; using {}",

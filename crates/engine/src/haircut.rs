@@ -71,7 +71,59 @@ fn sqrt_up(x: Decimal) -> Decimal {
     // x at 1e-18, so its root comes out at 1e-9.
     let scaled =
         crate::fixed::to_fixed(x, 18, rust_decimal::RoundingStrategy::ToPositiveInfinity).max(0);
-    let root = scaled.isqrt();
-    let root = if root * root < scaled { root + 1 } else { root };
+    let root = ceil_sqrt(scaled);
     Decimal::try_from_i128_with_scale(root, 9).unwrap_or(Decimal::MAX)
+}
+
+/// `⌈√n⌉` for `n ≥ 0`, exactly: a floating-point estimate corrected in integers (the estimate is
+/// within a few units, and the corrections make the result exact whatever it was).
+fn ceil_sqrt(n: i128) -> i128 {
+    if n <= 0 {
+        return 0;
+    }
+    // `n < 2¹²⁷`, so the root is below 2⁶⁴; the estimate (relative error about 2⁻⁵²) is clamped
+    // there and the loops below move it by a few units at most.
+    let mut r = ((n as f64).sqrt() as i128).clamp(1, i128::from(u64::MAX));
+    while r.checked_mul(r).is_none_or(|sq| sq > n) {
+        r -= 1;
+    }
+    while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= n) {
+        r += 1;
+    }
+    // r = ⌊√n⌋.
+    if r * r < n { r + 1 } else { r }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
+
+    use super::ceil_sqrt;
+
+    /// Against `isqrt` on squares, their neighbours and large values.
+    #[test]
+    fn ceil_sqrt_is_exact() {
+        let reference = |n: i128| {
+            let r = n.isqrt();
+            if r * r < n { r + 1 } else { r }
+        };
+        let mut cases: Vec<i128> = (0..2_000).collect();
+        for k in [
+            3i128,
+            10,
+            1_000_003,
+            999_999_999_989,
+            3_037_000_499,
+            1 << 40,
+            1 << 62,
+        ] {
+            for d in -2..=2 {
+                cases.push(k * k + d);
+            }
+        }
+        cases.extend([i128::MAX, i128::MAX - 1, 10i128.pow(36), 10i128.pow(36) + 1]);
+        for n in cases.into_iter().filter(|n| *n >= 0) {
+            assert_eq!(ceil_sqrt(n), reference(n), "{n}");
+        }
+    }
 }

@@ -11,7 +11,7 @@
 //! that protocol), and the requirement freed is `hedged ×` the group's average maintenance
 //! liability weight.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
@@ -37,34 +37,49 @@ pub fn cross_margin_benefit_of_profiles(protocols: &[ProtocolProfile]) -> Decima
 }
 
 fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
-    let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
+    // Groups by first appearance, with an index by name; summed in name order at the end.
+    let mut groups: Vec<(&str, Group)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    // Per market: (group, debt, collateral), reused across markets.
+    let mut per_protocol: Vec<(usize, Decimal, Decimal)> = Vec::new();
     for positions in markets {
-        let mut per_protocol: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+        per_protocol.clear();
         for p in positions {
             let key = p.asset.risk_key.as_str();
-            let entry = per_protocol.entry(key).or_default();
-            let g = groups.entry(key).or_default();
+            let g = *index.entry(key).or_insert_with(|| {
+                groups.push((key, Group::default()));
+                groups.len() - 1
+            });
+            let slot = match per_protocol.iter().position(|(x, _, _)| *x == g) {
+                Some(i) => i,
+                None => {
+                    per_protocol.push((g, Decimal::ZERO, Decimal::ZERO));
+                    per_protocol.len() - 1
+                }
+            };
+            let entry = &mut per_protocol[slot];
+            let group = &mut groups[g].1;
             match p.kind {
                 PositionKind::Supply if p.counts_as_collateral => {
-                    entry.1 += p.value_usd;
-                    g.total_collateral += p.value_usd;
+                    entry.2 += p.value_usd;
+                    group.total_collateral += p.value_usd;
                 }
                 PositionKind::Debt => {
-                    entry.0 += p.value_usd;
-                    g.total_debt += p.value_usd;
-                    g.weighted_debt += p.value_usd * p.weights.maintenance;
+                    entry.1 += p.value_usd;
+                    group.total_debt += p.value_usd;
+                    group.weighted_debt += p.value_usd * p.weights.maintenance;
                 }
                 _ => {}
             }
         }
-        for (key, (debt, collateral)) in per_protocol {
-            if let Some(g) = groups.get_mut(key) {
-                g.within_protocol += debt.min(collateral);
-            }
+        for (g, debt, collateral) in &per_protocol {
+            groups[*g].1.within_protocol += (*debt).min(*collateral);
         }
     }
+    groups.sort_by(|a, b| a.0.cmp(b.0));
     groups
-        .values()
+        .iter()
+        .map(|(_, g)| g)
         .filter(|g| !g.total_debt.is_zero())
         .map(|g| {
             let hedged =

@@ -58,6 +58,30 @@ pub(crate) struct Chosen {
     pub(crate) age: Option<u64>,
 }
 
+/// The lower middle quote by price, ties broken by label rank and then by position in `quotes`
+/// (sorted by label): the element a stable sort by `(price, rank)` puts in the middle, found by
+/// selection rather than by sorting. When every quote has the same price that order is `quotes`'
+/// own.
+fn median(quotes: &[Quote], same_price: bool) -> Option<&Quote> {
+    let n = quotes.len();
+    if n == 0 {
+        return None;
+    }
+    let middle = (n - 1) / 2;
+    if same_price {
+        return quotes.get(middle);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    let (_, m, _) = order.select_nth_unstable_by(middle, |a, b| {
+        let (qa, qb) = (&quotes[*a], &quotes[*b]);
+        qa.usd
+            .cmp(&qb.usd)
+            .then_with(|| qa.rank.cmp(&qb.rank))
+            .then_with(|| a.cmp(b))
+    });
+    quotes.get(*m)
+}
+
 /// Chooses the price from the quotes (sorted by market label for determinism) and renders the
 /// schema record. `quotes` must not be empty; an empty list yields a zero price.
 pub(crate) fn choose(
@@ -67,13 +91,10 @@ pub(crate) fn choose(
     mut quotes: Vec<Quote>,
     band: Decimal,
 ) -> (Chosen, AssetPrice) {
-    quotes.sort_by(|a, b| a.rank.cmp(&b.rank).then(a.usd.cmp(&b.usd)));
-    let mut by_price: Vec<&Quote> = quotes.iter().collect();
-    by_price.sort_by(|a, b| a.usd.cmp(&b.usd).then(a.rank.cmp(&b.rank)));
-    let n = by_price.len();
-    let median = by_price.get(n.saturating_sub(1) / 2).copied();
-    let low = by_price.first().map_or(Decimal::ZERO, |q| q.usd);
-    let high = by_price.last().map_or(Decimal::ZERO, |q| q.usd);
+    quotes.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.usd.cmp(&b.usd)));
+    let low = quotes.iter().map(|q| q.usd).min().unwrap_or(Decimal::ZERO);
+    let high = quotes.iter().map(|q| q.usd).max().unwrap_or(Decimal::ZERO);
+    let median = median(&quotes, low == high);
     let divergence = if low > Decimal::ZERO {
         ((high - low) / low).round_dp(8)
     } else {

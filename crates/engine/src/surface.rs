@@ -135,6 +135,7 @@ fn market_moves(
     book: &Book,
     market: &MarketBook,
     axis: Axis,
+    best: (Option<Decimal>, Option<Decimal>),
 ) -> (Option<Decimal>, Option<Decimal>) {
     let has_options = market
         .options
@@ -178,6 +179,17 @@ fn market_moves(
     if s == 0 {
         return (None, None);
     }
+    // The move is `round₆(−e ÷ s)`, monotone in `−e ÷ s`; when that exact ratio is already no
+    // nearer than the best move found on another market, its rounding cannot be either, and the
+    // division is skipped.
+    let best = if s > 0 { best.0 } else { best.1 };
+    if let Some(b) =
+        best.map(|b| crate::fixed::to_fixed(b, 6, rust_decimal::RoundingStrategy::ToZero))
+        && let (Some(lhs), Some(rhs)) = ((-e).checked_mul(1_000_000), b.checked_mul(s))
+        && lhs <= rhs
+    {
+        return (None, None);
+    }
     let r = (-crate::fixed::money_to_decimal(e) / crate::fixed::money_to_decimal(s)).round_dp(6);
     if s > 0 {
         // A fall of more than 100 % is impossible.
@@ -215,7 +227,8 @@ pub(crate) fn surface(book: &Book, labels: &[String]) -> Vec<LiquidationSurface>
             let mut down: Option<(Decimal, usize)> = None;
             let mut up: Option<(Decimal, usize)> = None;
             for (m, market) in book.markets.iter().enumerate() {
-                let (d, u) = market_moves(book, market, axis);
+                let best = (down.map(|(d, _)| d), up.map(|(u, _)| u));
+                let (d, u) = market_moves(book, market, axis, best);
                 if let Some(d) = d
                     && down.is_none_or(|(best, _)| d > best)
                 {
