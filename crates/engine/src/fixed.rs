@@ -49,3 +49,64 @@ pub(crate) fn money_to_decimal(v: i128) -> Decimal {
         Decimal::MAX
     })
 }
+
+/// `v × 10^−scale` as a normalized `Decimal` (no trailing zeros): the same value and
+/// representation as `Decimal::try_from_i128_with_scale(v, scale)` then `normalize()` (which
+/// divides the 96-bit mantissa by ten repeatedly), with the zeros stripped in machine integers.
+/// Beyond the decimal range it saturates like [`money_to_decimal`].
+pub(crate) fn normalized(v: i128, scale: u32) -> Decimal {
+    if Decimal::try_from_i128_with_scale(v, scale).is_err() {
+        return if v < 0 { Decimal::MIN } else { Decimal::MAX };
+    }
+    if v == 0 {
+        return Decimal::ZERO;
+    }
+    let (mut v, mut scale) = (v, scale);
+    if let Ok(mut small) = i64::try_from(v) {
+        while scale > 0 && small % 10 == 0 {
+            small /= 10;
+            scale -= 1;
+        }
+        v = i128::from(small);
+    } else {
+        while scale > 0 && v % 10 == 0 {
+            v /= 10;
+            scale -= 1;
+        }
+    }
+    Decimal::try_from_i128_with_scale(v, scale).unwrap_or(Decimal::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
+
+    use rust_decimal::Decimal;
+
+    use super::normalized;
+
+    /// The same value and representation as `Decimal::normalize`.
+    #[test]
+    fn normalized_is_decimal_normalize() {
+        let mut cases: Vec<i128> = vec![0, 1, -1, 10, -10, 1_000_000_000, -35_000_000_000];
+        for k in 0..30u32 {
+            let p = 10i128.pow(k);
+            cases.extend([p, -p, 3 * p, 7 * p + 1, p * 120, 10i128.pow(28) - 1]);
+        }
+        cases.extend([i128::MAX, i128::MIN + 1, 79_228_162_514_264_337_593_543_950_335]);
+        for v in cases {
+            for scale in [0u32, 2, 8, 9, 17, 28] {
+                let want = Decimal::try_from_i128_with_scale(v, scale).map(|d| d.normalize());
+                let got = normalized(v, scale);
+                match want {
+                    Ok(d) => {
+                        assert_eq!(got, d, "{v} e-{scale}");
+                        assert_eq!(got.scale(), d.scale(), "{v} e-{scale}");
+                        assert_eq!(got.to_string(), d.to_string());
+                    }
+                    Err(_) => assert!(got == Decimal::MAX || got == Decimal::MIN),
+                }
+            }
+        }
+    }
+}

@@ -28,7 +28,8 @@ pub(crate) struct Scenario {
     pub(crate) kind: ScenarioKind,
     /// Relative move per book group (1e-9).
     pub(crate) group_moves: Vec<i128>,
-    /// Relative move per book peg against its group (1e-9).
+    /// Relative move per book peg against its group (1e-9); empty when no peg moves (most
+    /// scenarios), so that they allocate nothing for it.
     pub(crate) peg_moves: Vec<i128>,
     /// Relative change of option volatilities.
     pub(crate) vol_change: Decimal,
@@ -40,7 +41,7 @@ pub(crate) struct Scenario {
 
 /// A move at 1e-9 as a `Decimal`.
 pub(crate) fn change(v: i128) -> Decimal {
-    Decimal::from_i128_with_scale(v, FACTOR).normalize()
+    fixed::normalized(v, FACTOR)
 }
 
 /// Appends `-35%`, `+3%`, `+52.5%` from a move at 1e-9 (two decimals of a percent at most).
@@ -114,7 +115,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
         "base".into(),
         ScenarioKind::Base,
         zero_groups.clone(),
-        zero_pegs.clone(),
+        Vec::new(),
         Decimal::ZERO,
         Decimal::ONE,
         None,
@@ -199,7 +200,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                         lead_id(&group.name, group_moves[*g], suffix),
                         ScenarioKind::Price,
                         group_moves.clone(),
-                        zero_pegs.clone(),
+                        Vec::new(),
                         vol_change,
                         Decimal::ONE,
                         None,
@@ -210,7 +211,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                     lead_id(&group.name, group_moves[*g], ""),
                     ScenarioKind::Price,
                     group_moves,
-                    zero_pegs.clone(),
+                    Vec::new(),
                     Decimal::ZERO,
                     Decimal::ONE,
                     None,
@@ -231,7 +232,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 id,
                 ScenarioKind::Extreme,
                 group_moves,
-                zero_pegs.clone(),
+                Vec::new(),
                 Decimal::ZERO,
                 grid.extreme_weight,
                 None,
@@ -260,7 +261,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                         id,
                         ScenarioKind::Joint,
                         group_moves,
-                        zero_pegs.clone(),
+                        Vec::new(),
                         Decimal::ZERO,
                         Decimal::ONE,
                         None,
@@ -294,7 +295,7 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
             "oracle".into(),
             ScenarioKind::OracleDivergence,
             zero_groups,
-            zero_pegs,
+            Vec::new(),
             Decimal::ZERO,
             Decimal::ONE,
             Some(grid.oracle_deviation),

@@ -110,7 +110,7 @@ pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
         match k.peg {
             // The grid never moves a group and a peg together; if a model did, the product is
             // rounded to the nearest 1e-9.
-            Some(p) if s.peg_moves[p] != 0 => {
+            Some(p) if s.peg_moves.get(p).is_some_and(|m| *m != 0) => {
                 let product = g * (ONE + s.peg_moves[p]);
                 (product + ONE / 2).div_euclid(ONE)
             }
@@ -302,7 +302,8 @@ pub(crate) fn run(
             }
         }
         liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let pnl = fixed::money_to_decimal(pnl.div_euclid(ONE));
+        let pnl_money = pnl.div_euclid(ONE);
+        let pnl = fixed::money_to_decimal(pnl_money);
         let penalties = penalties
             .round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity)
             .normalize();
@@ -342,7 +343,7 @@ pub(crate) fn run(
             moves,
             vol_change: s.vol_change,
             weight: s.weight,
-            pnl_usd: pnl.normalize(),
+            pnl_usd: fixed::normalized(pnl_money, MONEY),
             liquidation_loss_usd: penalties,
             loss_usd: loss,
             liquidated: liquidated.iter().map(|(_, m)| labels[*m].clone()).collect(),
