@@ -48,7 +48,10 @@ pub(crate) fn change(v: i128) -> Decimal {
 /// Written digit by digit: the grid names every scenario, and `format!` costs more than
 /// evaluating one.
 fn push_pct(out: &mut String, v: i128) {
-    let hundredths = (v.unsigned_abs() + 50_000) / 100_000; // 1e-9 → 1e-4 (a hundredth of a percent)
+    // 1e-9 → 1e-4 (a hundredth of a percent); a move beyond the `u64` range cannot occur (moves
+    // are bounded by the grid) and is shown saturated.
+    let hundredths =
+        u64::try_from((v.unsigned_abs() + 50_000) / 100_000).unwrap_or(u64::MAX);
     out.push(if v < 0 { '-' } else { '+' });
     push_digits(out, hundredths / 100);
     let frac = hundredths % 100;
@@ -63,8 +66,8 @@ fn push_pct(out: &mut String, v: i128) {
 }
 
 /// Appends the decimal digits of `n`.
-fn push_digits(out: &mut String, mut n: u128) {
-    let mut digits = [0u8; 40];
+fn push_digits(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
         i -= 1;
@@ -175,19 +178,23 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
 
     let vol_up = grid.vol_shift;
     let vol_down = -grid.vol_shift;
+    // Every level down, 0, every level up, each with its standardized move (the same for every
+    // group, so converted once).
+    let all_levels: Vec<(Decimal, f64)> = moves
+        .iter()
+        .rev()
+        .map(|m| -*m)
+        .chain(std::iter::once(Decimal::ZERO))
+        .chain(moves.iter().copied())
+        .map(|level| (level, level.to_f64().unwrap_or(0.0) / max_move_f))
+        .collect();
     for (i, g) in volatile.iter().enumerate() {
         let group = &book.groups[*g];
-        let mut levels: Vec<Decimal> = moves
+        // The unmoved level only matters for the volatility variants.
+        let levels = all_levels
             .iter()
-            .rev()
-            .map(|m| -*m)
-            .chain(moves.iter().copied())
-            .collect();
-        if group.has_options {
-            levels.insert(moves.len(), Decimal::ZERO);
-        }
-        for level in levels {
-            let z = level.to_f64().unwrap_or(0.0) / max_move_f;
+            .filter(|(level, _)| group.has_options || !level.is_zero());
+        for &(level, z) in levels {
             let exact = fixed::to_fixed(
                 level * group.scale,
                 FACTOR,
