@@ -44,6 +44,15 @@ fn label(p: &ProtocolProfile) -> String {
 /// The plan, or `None` when every market is at or above the target.
 pub fn plan(protocols: &[ProtocolProfile], model: &RiskModel) -> Option<RebalancePlan> {
     let target = model.rebalance.target_health;
+    // Most profiles need no advice: decide that before labelling every market.
+    let needs_advice = protocols.iter().any(|p| {
+        let t = &p.totals;
+        t.maintenance_margin_usd > Decimal::ZERO
+            && t.adjusted_collateral_usd < target * t.maintenance_margin_usd
+    });
+    if !needs_advice {
+        return None;
+    }
     let mut markets: Vec<Market> = protocols
         .iter()
         .map(|p| Market {
