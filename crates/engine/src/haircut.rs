@@ -19,6 +19,8 @@ pub(crate) struct HaircutBasis {
     levels: HaircutLevels,
     size: SizeParams,
     cap: Decimal,
+    /// `cap` rounded to 10 places, as every haircut is.
+    cap_rounded: Decimal,
 }
 
 impl HaircutBasis {
@@ -41,10 +43,12 @@ impl HaircutBasis {
             .assets
             .get(symbol)
             .unwrap_or(&model.haircuts.default_size);
+        let cap = cap.max(Decimal::ZERO);
         Self {
             levels,
             size,
-            cap: cap.max(Decimal::ZERO),
+            cap,
+            cap_rounded: cap.round_dp(10),
         }
     }
 
@@ -57,10 +61,20 @@ impl HaircutBasis {
             Decimal::ZERO
         };
         HaircutLevels {
-            maintenance: (self.levels.maintenance + premium)
-                .min(self.cap)
-                .round_dp(10),
-            initial: (self.levels.initial + premium).min(self.cap).round_dp(10),
+            maintenance: self.capped(self.levels.maintenance + premium),
+            initial: self.capped(self.levels.initial + premium),
+        }
+    }
+
+    /// `min(level, cap)` rounded to 10 places. Rounding is monotone, so the rounded minimum is
+    /// the minimum of the rounded values, and the cap is rounded once per asset; on a tie the
+    /// two are compared unrounded, so the result is the same number in the same representation.
+    fn capped(&self, level: Decimal) -> Decimal {
+        let rounded = level.round_dp(10);
+        match rounded.cmp(&self.cap_rounded) {
+            std::cmp::Ordering::Less => rounded,
+            std::cmp::Ordering::Greater => self.cap_rounded,
+            std::cmp::Ordering::Equal => level.min(self.cap).round_dp(10),
         }
     }
 }
@@ -98,7 +112,58 @@ fn ceil_sqrt(n: i128) -> i128 {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
 
-    use super::ceil_sqrt;
+    use rust_decimal::Decimal;
+
+    use super::{HaircutBasis, ceil_sqrt};
+    use crate::model::{HaircutLevels, SizeParams};
+
+    /// The capped haircut is `min(level, cap).round_dp(10)`, value and representation, including
+    /// levels and caps that round to the same value.
+    #[test]
+    fn capped_is_the_rounded_minimum() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        let caps = [
+            "0.0500000000",
+            "0.05",
+            "0.049999999996",
+            "0.050000000004",
+            "0.3333333333333333333333333333",
+            "0.6",
+            "0",
+        ];
+        let levels = [
+            "0",
+            "0.05",
+            "0.04999999999",
+            "0.050000000049",
+            "0.0500000000500",
+            "0.05000000005",
+            "0.33333333335",
+            "0.3333333333",
+            "0.61",
+            "0.1234567890123",
+        ];
+        for cap in caps {
+            let basis = HaircutBasis {
+                levels: HaircutLevels {
+                    maintenance: Decimal::ZERO,
+                    initial: Decimal::ZERO,
+                },
+                size: SizeParams {
+                    liquidity_usd: Decimal::ONE,
+                    imf: Decimal::ZERO,
+                },
+                cap: d(cap),
+                cap_rounded: d(cap).round_dp(10),
+            };
+            for level in levels {
+                let want = d(level).min(d(cap)).round_dp(10);
+                let got = basis.capped(d(level));
+                assert_eq!(got, want, "{level} capped at {cap}");
+                assert_eq!(got.to_string(), want.to_string(), "{level} capped at {cap}");
+            }
+        }
+    }
 
     /// Against `isqrt` on squares, their neighbours and large values.
     #[test]

@@ -37,9 +37,18 @@ struct Excess<'a> {
     fixed_part: f64,
     moving_part: f64,
     requirement: f64,
-    /// Option legs of the market: index, whether the axis moves it, and its weight as counted
-    /// (`(side, weight)` converted once, not at every evaluation).
-    legs: Vec<(usize, bool, Option<(Side, f64)>)>,
+    legs: Vec<LegTerm>,
+}
+
+/// An option leg of the market as the search reads it.
+struct LegTerm {
+    /// Index in the book's options.
+    index: usize,
+    /// Whether the axis moves its underlying.
+    moves: bool,
+    /// Its side and weight when the venue counts it, converted once rather than at every
+    /// evaluation.
+    counted: Option<(Side, f64)>,
 }
 
 impl<'a> Excess<'a> {
@@ -60,8 +69,11 @@ impl<'a> Excess<'a> {
             .iter()
             .map(|&i| {
                 let leg = &book.options[i];
-                let weight = leg.weight.map(|w| (leg.side, w.to_f64().unwrap_or(0.0)));
-                (i, in_axis(book, leg.key, axis), weight)
+                LegTerm {
+                    index: i,
+                    moves: in_axis(book, leg.key, axis),
+                    counted: leg.weight.map(|w| (leg.side, w.to_f64().unwrap_or(0.0))),
+                }
             })
             .collect();
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
@@ -78,11 +90,13 @@ impl<'a> Excess<'a> {
     fn at(&self, r: f64) -> f64 {
         let mut excess = self.fixed_part + self.moving_part * (1.0 + r);
         let mut requirement = self.requirement;
-        for &(i, moves, weight) in &self.legs {
+        for term in &self.legs {
             // A leg the venue does not count changes nothing here.
-            let Some((side, w)) = weight else { continue };
-            let leg = &self.book.options[i];
-            let factor = if moves { 1.0 + r } else { 1.0 };
+            let Some((side, w)) = term.counted else {
+                continue;
+            };
+            let leg = &self.book.options[term.index];
+            let factor = if term.moves { 1.0 + r } else { 1.0 };
             let v = leg.value_fixed_at(factor, 1.0, 0.0) as f64 / 1e8;
             if side == Side::Long {
                 excess += v * w;
