@@ -450,7 +450,8 @@ pub(crate) fn build(
     for (m, (snapshot, totals)) in markets.iter().enumerate() {
         let label = market_label(snapshot);
         let quoted_by = &quote_labels[m];
-        let mut buckets: Vec<Bucket> = Vec::new();
+        // At most one bucket per position; reserving once avoids regrowing per new asset.
+        let mut buckets: Vec<Bucket> = Vec::with_capacity(snapshot.positions.len());
         let mut constant = Decimal::ZERO;
         let mut funding = Decimal::ZERO;
         let mut market_carry = Decimal::ZERO;
