@@ -144,32 +144,14 @@ fn numeric(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
     None
 }
 
-/// `(fall, rise)` at which `market` liquidates on the axis.
-fn market_moves(
-    book: &Book,
-    market: &MarketBook,
-    axis: Axis,
-    best: (Option<Decimal>, Option<Decimal>),
-) -> (Option<Decimal>, Option<Decimal>) {
-    let has_options = market
-        .options
-        .iter()
-        .any(|i| in_axis(book, book.options[*i].key, axis));
-    if has_options {
-        let excess = Excess::new(book, market, axis);
-        return (numeric(&excess, -1.0), numeric(&excess, 1.0));
-    }
-    // Excess now and its slope along the axis, exactly, at 1e-8 (options on other axes at their
-    // current value).
+/// A market's margin excess and requirement now, exactly, at 1e-8 (options at their current
+/// value): the same on every axis, so computed once per market.
+fn excess_now(book: &Book, market: &MarketBook) -> (i128, i128) {
     let mut e: i128 = market.constant_now_fixed;
-    let mut s: i128 = 0;
     let mut requirement: i128 = 0;
     for b in &market.fixed {
         e += b.a_net - b.q_now;
         requirement += b.q_now;
-        if in_axis(book, b.key, axis) {
-            s += b.a_net - b.q_now;
-        }
     }
     for &i in &market.options {
         let leg = &book.options[i];
@@ -181,6 +163,37 @@ fn market_moves(
                 requirement += weighted(w);
             }
             _ => {}
+        }
+    }
+    (e, requirement)
+}
+
+/// The best move found so far in one direction: the move, the same at 1e-6 as an integer, and
+/// the market.
+type Best = Option<(Decimal, i128, usize)>;
+
+/// `(fall, rise)` at which `market` liquidates on the axis; `now` is [`excess_now`].
+fn market_moves(
+    book: &Book,
+    market: &MarketBook,
+    now: (i128, i128),
+    axis: Axis,
+    best: (&Best, &Best),
+) -> (Option<Decimal>, Option<Decimal>) {
+    let has_options = market
+        .options
+        .iter()
+        .any(|i| in_axis(book, book.options[*i].key, axis));
+    if has_options {
+        let excess = Excess::new(book, market, axis);
+        return (numeric(&excess, -1.0), numeric(&excess, 1.0));
+    }
+    // The slope of the excess along the axis (the axis's assets less their requirements).
+    let (e, requirement) = now;
+    let mut s: i128 = 0;
+    for b in &market.fixed {
+        if in_axis(book, b.key, axis) {
+            s += b.a_net - b.q_now;
         }
     }
     if requirement <= 0 {
@@ -197,8 +210,7 @@ fn market_moves(
     // nearer than the best move found on another market, its rounding cannot be either, and the
     // division is skipped.
     let best = if s > 0 { best.0 } else { best.1 };
-    if let Some(b) =
-        best.map(|b| crate::fixed::to_fixed(b, 6, rust_decimal::RoundingStrategy::ToZero))
+    if let Some((_, b, _)) = best
         && let (Some(lhs), Some(rhs)) = ((-e).checked_mul(1_000_000), b.checked_mul(s))
         && lhs <= rhs
     {
@@ -236,25 +248,27 @@ pub(crate) fn surface(book: &Book, labels: &[String]) -> Vec<LiquidationSurface>
         }
     }
     axes.sort_by(|a, b| (a.1 as u8, &a.0).cmp(&(b.1 as u8, &b.0)));
+    let now: Vec<(i128, i128)> = book.markets.iter().map(|m| excess_now(book, m)).collect();
+    // A move (rounded to 6 places) at 1e-6, exactly.
+    let micro = |d: Decimal| crate::fixed::to_fixed(d, 6, rust_decimal::RoundingStrategy::ToZero);
     axes.into_iter()
         .map(|(underlying, kind, axis, price)| {
-            let mut down: Option<(Decimal, usize)> = None;
-            let mut up: Option<(Decimal, usize)> = None;
+            let mut down: Best = None;
+            let mut up: Best = None;
             for (m, market) in book.markets.iter().enumerate() {
-                let best = (down.map(|(d, _)| d), up.map(|(u, _)| u));
-                let (d, u) = market_moves(book, market, axis, best);
+                let (d, u) = market_moves(book, market, now[m], axis, (&down, &up));
                 if let Some(d) = d
-                    && down.is_none_or(|(best, _)| d > best)
+                    && down.is_none_or(|(best, _, _)| d > best)
                 {
-                    down = Some((d, m));
+                    down = Some((d, micro(d), m));
                 }
                 if let Some(u) = u
-                    && up.is_none_or(|(best, _)| u < best)
+                    && up.is_none_or(|(best, _, _)| u < best)
                 {
-                    up = Some((u, m));
+                    up = Some((u, micro(u), m));
                 }
             }
-            let point = |(change, m): (Decimal, usize)| LiquidationPoint {
+            let point = |(change, _, m): (Decimal, i128, usize)| LiquidationPoint {
                 change,
                 price_usd: price.map(|p| (p * (Decimal::ONE + change)).round_dp(8)),
                 market: labels[m].clone(),
