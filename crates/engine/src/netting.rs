@@ -11,7 +11,7 @@
 //! that protocol), and the requirement freed is `hedged ×` the group's average maintenance
 //! liability weight.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
@@ -37,9 +37,10 @@ pub fn cross_margin_benefit_of_profiles(protocols: &[ProtocolProfile]) -> Decima
 }
 
 fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
-    // Groups by first appearance, with an index by name; summed in name order at the end.
+    // Groups by first appearance, with an index by name (a portfolio has few risk groups, so
+    // an ordered map is cheaper than hashing every position's key); summed in name order.
     let mut groups: Vec<(&str, Group)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     // Per market: (group, debt, collateral), reused across markets.
     let mut per_protocol: Vec<(usize, Decimal, Decimal)> = Vec::new();
     for positions in markets {
