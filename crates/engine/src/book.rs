@@ -8,7 +8,7 @@
 //! own rule (`adjusted collateral < requirement` liquidates) is applied to those sums. Options are
 //! not linear and are repriced one by one ([`OptionLeg`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -428,8 +428,9 @@ pub(crate) fn build(
     let mut carry = Decimal::ZERO;
     let mut out_markets = Vec::with_capacity(markets.len());
     let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
-    // (risk_key, symbol) → key, so each distinct spelling is normalized once.
-    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    // (risk_key, symbol) → key, so each distinct spelling is normalized once. Ordered: a book
+    // has few distinct spellings, and comparing short strings is cheaper than hashing them.
+    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
 
     // Quote labels and their rank in label order (quotes are sorted by label).
     let quote_labels: Vec<String> = markets.iter().map(|(s, _)| quote_label(s)).collect();
