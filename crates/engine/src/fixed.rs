@@ -93,7 +93,11 @@ mod tests {
             let p = 10i128.pow(k);
             cases.extend([p, -p, 3 * p, 7 * p + 1, p * 120, 10i128.pow(28) - 1]);
         }
-        cases.extend([i128::MAX, i128::MIN + 1, 79_228_162_514_264_337_593_543_950_335]);
+        cases.extend([
+            i128::MAX,
+            i128::MIN + 1,
+            79_228_162_514_264_337_593_543_950_335,
+        ]);
         for v in cases {
             for scale in [0u32, 2, 8, 9, 17, 28] {
                 let want = Decimal::try_from_i128_with_scale(v, scale).map(|d| d.normalize());

@@ -50,8 +50,7 @@ pub(crate) fn change(v: i128) -> Decimal {
 fn push_pct(out: &mut String, v: i128) {
     // 1e-9 → 1e-4 (a hundredth of a percent); a move beyond the `u64` range cannot occur (moves
     // are bounded by the grid) and is shown saturated.
-    let hundredths =
-        u64::try_from((v.unsigned_abs() + 50_000) / 100_000).unwrap_or(u64::MAX);
+    let hundredths = u64::try_from((v.unsigned_abs() + 50_000) / 100_000).unwrap_or(u64::MAX);
     out.push(if v < 0 { '-' } else { '+' });
     push_digits(out, hundredths / 100);
     let frac = hundredths % 100;
