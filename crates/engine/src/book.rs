@@ -247,6 +247,9 @@ pub(crate) struct Book {
     pub(crate) carry: Decimal,
     /// Oracle-divergence add-on.
     pub(crate) oracle_addon: Decimal,
+    /// The risk group of every position, market after market in input order (for the netting,
+    /// which then need not read the positions' keys again).
+    pub(crate) position_groups: Vec<usize>,
     /// Options whose underlying price is unknown: `(market, instrument)`.
     pub(crate) unpriced_options: Vec<(String, String)>,
     pub(crate) notes: Vec<String>,
@@ -428,6 +431,8 @@ pub(crate) fn build(
     let mut carry = Decimal::ZERO;
     let mut out_markets = Vec::with_capacity(markets.len());
     let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
+    let mut position_groups: Vec<usize> =
+        Vec::with_capacity(markets.iter().map(|(s, _)| s.positions.len()).sum());
     // (risk_key, symbol) → key, so each distinct spelling is normalized once. Ordered: a book
     // has few distinct spellings, and comparing short strings is cheaper than hashing them.
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -465,6 +470,7 @@ pub(crate) fn build(
                     k
                 }
             };
+            position_groups.push(b.keys[k].group);
             // One quote per market and asset (markets are visited once each, in order).
             if prices::quotes_asset(p) && b.keys[k].last_quote != Some(m) {
                 b.keys[k].last_quote = Some(m);
@@ -720,6 +726,7 @@ pub(crate) fn build(
         liabilities,
         carry: ceil(carry),
         oracle_addon: ceil(oracle_addon),
+        position_groups,
         unpriced_options: unpriced,
         notes: Vec::new(),
     }

@@ -37,20 +37,44 @@ pub fn cross_margin_benefit_of_profiles(protocols: &[ProtocolProfile]) -> Decima
 }
 
 fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
-    // Groups by first appearance, with an index by name (a portfolio has few risk groups, so
-    // an ordered map is cheaper than hashing every position's key); summed in name order.
-    let mut groups: Vec<(&str, Group)> = Vec::new();
+    // Each position's group by name, in first-appearance order (a portfolio has few risk groups,
+    // so an ordered map is cheaper than hashing every position's key).
+    let mut names: Vec<&str> = Vec::new();
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let indexed: Vec<(&[Position], Vec<usize>)> = markets
+        .map(|positions| {
+            let groups = positions
+                .iter()
+                .map(|p| {
+                    let key = p.asset.risk_key.as_str();
+                    *index.entry(key).or_insert_with(|| {
+                        names.push(key);
+                        names.len() - 1
+                    })
+                })
+                .collect();
+            (positions, groups)
+        })
+        .collect();
+    benefit_indexed(
+        indexed.iter().map(|(p, g)| (*p, g.as_slice())),
+        &names,
+    )
+}
+
+/// [`cross_margin_benefit_of_profiles`] with each position's risk group already known (as an
+/// index into `names`, one slice per market): the engine has mapped every position while
+/// building its book, so the netting reads amounts only and never the positions' strings.
+pub(crate) fn benefit_indexed<'a>(
+    markets: impl Iterator<Item = (&'a [Position], &'a [usize])>,
+    names: &[&str],
+) -> Decimal {
+    let mut groups: Vec<Group> = (0..names.len()).map(|_| Group::default()).collect();
     // Per market: (group, debt, collateral), reused across markets.
     let mut per_protocol: Vec<(usize, Decimal, Decimal)> = Vec::new();
-    for positions in markets {
+    for (positions, group_of) in markets {
         per_protocol.clear();
-        for p in positions {
-            let key = p.asset.risk_key.as_str();
-            let g = *index.entry(key).or_insert_with(|| {
-                groups.push((key, Group::default()));
-                groups.len() - 1
-            });
+        for (p, &g) in positions.iter().zip(group_of) {
             let slot = match per_protocol.iter().position(|(x, _, _)| *x == g) {
                 Some(i) => i,
                 None => {
@@ -59,7 +83,7 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
                 }
             };
             let entry = &mut per_protocol[slot];
-            let group = &mut groups[g].1;
+            let group = &mut groups[g];
             match p.kind {
                 PositionKind::Supply if p.counts_as_collateral => {
                     entry.2 += p.value_usd;
@@ -74,13 +98,15 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
             }
         }
         for (g, debt, collateral) in &per_protocol {
-            groups[*g].1.within_protocol += (*debt).min(*collateral);
+            groups[*g].within_protocol += (*debt).min(*collateral);
         }
     }
-    groups.sort_by(|a, b| a.0.cmp(b.0));
-    groups
+    // Summed in name order.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|a, b| names[*a].cmp(names[*b]));
+    order
         .iter()
-        .map(|(_, g)| g)
+        .map(|g| &groups[*g])
         .filter(|g| !g.total_debt.is_zero())
         .map(|g| {
             let hedged =
