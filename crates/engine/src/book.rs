@@ -74,6 +74,8 @@ pub(crate) struct GroupState {
     pub(crate) reference_key: Option<usize>,
     pub(crate) long_usd: Decimal,
     pub(crate) short_usd: Decimal,
+    /// The group's sums for the linear cross-margin benefit ([`crate::netting`]).
+    pub(crate) netting: crate::netting::Group,
 }
 
 /// One peg (configured, or the default depeg of a numeraire group's other members).
@@ -247,9 +249,6 @@ pub(crate) struct Book {
     pub(crate) carry: Decimal,
     /// Oracle-divergence add-on.
     pub(crate) oracle_addon: Decimal,
-    /// The risk group of every position, market after market in input order (for the netting,
-    /// which then need not read the positions' keys again).
-    pub(crate) position_groups: Vec<usize>,
     /// Options whose underlying price is unknown: `(market, instrument)`.
     pub(crate) unpriced_options: Vec<(String, String)>,
     pub(crate) notes: Vec<String>,
@@ -318,6 +317,7 @@ impl<'m> Builder<'m> {
             reference_key: None,
             long_usd: Decimal::ZERO,
             short_usd: Decimal::ZERO,
+            netting: crate::netting::Group::default(),
         });
         self.group_index
             .insert(name.to_owned(), self.groups.len() - 1);
@@ -431,8 +431,8 @@ pub(crate) fn build(
     let mut carry = Decimal::ZERO;
     let mut out_markets = Vec::with_capacity(markets.len());
     let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
-    let mut position_groups: Vec<usize> =
-        Vec::with_capacity(markets.iter().map(|(s, _)| s.positions.len()).sum());
+    // A market's netting sums per group, reused across markets.
+    let mut netting_market: Vec<(usize, (Decimal, Decimal))> = Vec::new();
     // (risk_key, symbol) → key, so each distinct spelling is normalized once. Ordered: a book
     // has few distinct spellings, and comparing short strings is cheaper than hashing them.
     let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -461,6 +461,7 @@ pub(crate) fn build(
         let mut constant = Decimal::ZERO;
         let mut funding = Decimal::ZERO;
         let mut market_carry = Decimal::ZERO;
+        netting_market.clear();
         for p in &snapshot.positions {
             let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
                 Some(k) => *k,
@@ -470,7 +471,16 @@ pub(crate) fn build(
                     k
                 }
             };
-            position_groups.push(b.keys[k].group);
+            // The netting sums, in the same traversal (positions are large; one pass over them).
+            let g = b.keys[k].group;
+            let slot = match netting_market.iter().position(|(x, _)| *x == g) {
+                Some(i) => i,
+                None => {
+                    netting_market.push((g, (Decimal::ZERO, Decimal::ZERO)));
+                    netting_market.len() - 1
+                }
+            };
+            b.groups[g].netting.add(&mut netting_market[slot].1, p);
             // One quote per market and asset (markets are visited once each, in order).
             if prices::quotes_asset(p) && b.keys[k].last_quote != Some(m) {
                 b.keys[k].last_quote = Some(m);
@@ -564,6 +574,9 @@ pub(crate) fn build(
                 // Filled once prices are chosen.
                 pnl_slope: 0,
             };
+        }
+        for (g, sums) in &netting_market {
+            b.groups[*g].netting.end_market(*sums);
         }
         carry += funding;
         market_carry += funding;
@@ -726,7 +739,6 @@ pub(crate) fn build(
         liabilities,
         carry: ceil(carry),
         oracle_addon: ceil(oracle_addon),
-        position_groups,
         unpriced_options: unpriced,
         notes: Vec::new(),
     }

@@ -16,12 +16,56 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
 
-#[derive(Default)]
-struct Group {
+/// One risk group's netting sums.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Group {
     total_debt: Decimal,
     total_collateral: Decimal,
     weighted_debt: Decimal,
     within_protocol: Decimal,
+}
+
+impl Group {
+    /// Adds one position to the group's totals and to its market's `(debt, collateral)`.
+    pub(crate) fn add(&mut self, market: &mut (Decimal, Decimal), p: &Position) {
+        match p.kind {
+            PositionKind::Supply if p.counts_as_collateral => {
+                market.1 += p.value_usd;
+                self.total_collateral += p.value_usd;
+            }
+            PositionKind::Debt => {
+                market.0 += p.value_usd;
+                self.total_debt += p.value_usd;
+                self.weighted_debt += p.value_usd * p.weights.maintenance;
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes one market: what it hedges within itself is not a cross-margin benefit.
+    pub(crate) fn end_market(&mut self, (debt, collateral): (Decimal, Decimal)) {
+        self.within_protocol += debt.min(collateral);
+    }
+
+    /// The requirement freed across markets.
+    fn freed(&self) -> Decimal {
+        let hedged =
+            (self.total_debt.min(self.total_collateral) - self.within_protocol).max(Decimal::ZERO);
+        hedged * self.weighted_debt / self.total_debt
+    }
+}
+
+/// The benefit from groups' sums, `(name, group)`, summed in name order.
+pub(crate) fn benefit_of_groups<'a>(
+    groups: impl IntoIterator<Item = (&'a str, &'a Group)>,
+) -> Decimal {
+    let mut groups: Vec<(&str, &Group)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(b.0));
+    groups
+        .iter()
+        .filter(|(_, g)| !g.total_debt.is_zero())
+        .map(|(_, g)| g.freed())
+        .sum()
 }
 
 /// The maintenance requirement freed by cross margining (≥ 0).
@@ -37,81 +81,32 @@ pub fn cross_margin_benefit_of_profiles(protocols: &[ProtocolProfile]) -> Decima
 }
 
 fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
-    // Each position's group by name, in first-appearance order (a portfolio has few risk groups,
-    // so an ordered map is cheaper than hashing every position's key).
-    let mut names: Vec<&str> = Vec::new();
+    // Groups by first appearance, with an index by name (a portfolio has few risk groups, so
+    // an ordered map is cheaper than hashing every position's key).
+    let mut groups: Vec<(&str, Group)> = Vec::new();
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    let indexed: Vec<(&[Position], Vec<usize>)> = markets
-        .map(|positions| {
-            let groups = positions
-                .iter()
-                .map(|p| {
-                    let key = p.asset.risk_key.as_str();
-                    *index.entry(key).or_insert_with(|| {
-                        names.push(key);
-                        names.len() - 1
-                    })
-                })
-                .collect();
-            (positions, groups)
-        })
-        .collect();
-    benefit_indexed(
-        indexed.iter().map(|(p, g)| (*p, g.as_slice())),
-        &names,
-    )
-}
-
-/// [`cross_margin_benefit_of_profiles`] with each position's risk group already known (as an
-/// index into `names`, one slice per market): the engine has mapped every position while
-/// building its book, so the netting reads amounts only and never the positions' strings.
-pub(crate) fn benefit_indexed<'a>(
-    markets: impl Iterator<Item = (&'a [Position], &'a [usize])>,
-    names: &[&str],
-) -> Decimal {
-    let mut groups: Vec<Group> = (0..names.len()).map(|_| Group::default()).collect();
-    // Per market: (group, debt, collateral), reused across markets.
-    let mut per_protocol: Vec<(usize, Decimal, Decimal)> = Vec::new();
-    for (positions, group_of) in markets {
+    // Per market: (group, (debt, collateral)), reused across markets.
+    let mut per_protocol: Vec<(usize, (Decimal, Decimal))> = Vec::new();
+    for positions in markets {
         per_protocol.clear();
-        for (p, &g) in positions.iter().zip(group_of) {
-            let slot = match per_protocol.iter().position(|(x, _, _)| *x == g) {
+        for p in positions {
+            let key = p.asset.risk_key.as_str();
+            let g = *index.entry(key).or_insert_with(|| {
+                groups.push((key, Group::default()));
+                groups.len() - 1
+            });
+            let slot = match per_protocol.iter().position(|(x, _)| *x == g) {
                 Some(i) => i,
                 None => {
-                    per_protocol.push((g, Decimal::ZERO, Decimal::ZERO));
+                    per_protocol.push((g, (Decimal::ZERO, Decimal::ZERO)));
                     per_protocol.len() - 1
                 }
             };
-            let entry = &mut per_protocol[slot];
-            let group = &mut groups[g];
-            match p.kind {
-                PositionKind::Supply if p.counts_as_collateral => {
-                    entry.2 += p.value_usd;
-                    group.total_collateral += p.value_usd;
-                }
-                PositionKind::Debt => {
-                    entry.1 += p.value_usd;
-                    group.total_debt += p.value_usd;
-                    group.weighted_debt += p.value_usd * p.weights.maintenance;
-                }
-                _ => {}
-            }
+            groups[g].1.add(&mut per_protocol[slot].1, p);
         }
-        for (g, debt, collateral) in &per_protocol {
-            groups[*g].within_protocol += (*debt).min(*collateral);
+        for (g, sums) in &per_protocol {
+            groups[*g].1.end_market(*sums);
         }
     }
-    // Summed in name order.
-    let mut order: Vec<usize> = (0..names.len()).collect();
-    order.sort_by(|a, b| names[*a].cmp(names[*b]));
-    order
-        .iter()
-        .map(|g| &groups[*g])
-        .filter(|g| !g.total_debt.is_zero())
-        .map(|g| {
-            let hedged =
-                (g.total_debt.min(g.total_collateral) - g.within_protocol).max(Decimal::ZERO);
-            hedged * g.weighted_debt / g.total_debt
-        })
-        .sum()
+    benefit_of_groups(groups.iter().map(|(name, g)| (*name, g)))
 }

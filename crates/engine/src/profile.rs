@@ -152,18 +152,10 @@ pub fn compute_segmented_profile(
         .collect();
     let totals = totals::sum(protocols.iter().map(|p| &p.totals));
     let isolated = totals.maintenance_margin_usd;
-    // The book has mapped every position to its risk group already.
-    let group_names: Vec<&str> = book.groups.iter().map(|g| g.name.as_str()).collect();
-    let mut offset = 0;
-    let benefit = netting::benefit_indexed(
-        protocols.iter().map(|p| {
-            let groups = &book.position_groups[offset..offset + p.positions.len()];
-            offset += p.positions.len();
-            (p.positions.as_slice(), groups)
-        }),
-        &group_names,
-    )
-    .min(isolated);
+    // The book summed the netting in its traversal of the positions.
+    let benefit =
+        netting::benefit_of_groups(book.groups.iter().map(|g| (g.name.as_str(), &g.netting)))
+            .min(isolated);
     if whole_complete
         && risk_profile
             .margin
