@@ -341,6 +341,11 @@ fn cross_protocol_hedge_is_the_cross_margin_benefit() {
     // ETH debt 8000 is hedged by 20000 of ETH collateral on the other protocol: min(8000, 20000) − 0.
     assert_eq!(p.cross_margin_benefit_usd, d("8000"));
     assert_eq!(p.cross_requirement_usd, Decimal::ZERO);
+    // The public netting functions agree with what the engine summed while building its book.
+    assert_eq!(
+        crate::netting::cross_margin_benefit_of_profiles(&p.protocols),
+        d("8000")
+    );
 }
 
 #[test]
@@ -352,8 +357,9 @@ fn hedging_inside_one_protocol_is_not_a_cross_margin_benefit() {
             debt("ETH", "2", "2000"),
         ],
     );
-    let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
+    let p = compute_profile(input(vec![s.clone()], vec![]), &EngineSettings::default());
     assert_eq!(p.cross_margin_benefit_usd, Decimal::ZERO);
+    assert_eq!(crate::netting::cross_margin_benefit([&s]), Decimal::ZERO);
 }
 
 #[test]

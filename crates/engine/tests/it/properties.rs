@@ -270,6 +270,15 @@ proptest! {
         }
     }
 
+    /// The linear cross-margin benefit the engine sums while building its book is the public
+    /// netting function's, over the profile's own markets.
+    #[test]
+    fn the_linear_benefit_is_the_netting_functions(b in books()) {
+        let p = compute_profile(input(snapshots(&b)), &model());
+        let netted = unimargin_engine::netting::cross_margin_benefit_of_profiles(&p.protocols);
+        prop_assert_eq!(p.cross_margin_benefit_usd, netted.min(p.isolated_requirement_usd));
+    }
+
     /// The same input in any order gives the same profile.
     #[test]
     fn input_order_does_not_matter(b in books()) {
