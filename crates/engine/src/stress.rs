@@ -10,7 +10,8 @@
 //! reads assets `deviation` lower and liabilities `deviation` higher than the market, so only
 //! liquidations (not the portfolio's value) change. The portfolio's P&L is
 //! `Σ (factor − 1) × pnl_slope + Δ options − carry`, and the scenario's loss is
-//! `weight × (penalties − P&L)`.
+//! `weight × (penalties − P&L)`. The same pass keeps each market's own loss (its own P&L, options
+//! and carry, and its own penalty), whose maximum is its stress loss margined alone.
 //!
 //! The inner loop runs on exact scaled integers ([`crate::fixed`]); only the per-scenario results
 //! are turned into `Decimal`s.
