@@ -37,6 +37,7 @@ const NON_CONFIG_ENV: &[&str] = &[
     "PROTOCOL_ABIS",
     "REDIS_SERVER",
     "LOG",
+    "LOG_FORMAT",
     "TEST_VECTORS",
 ];
 

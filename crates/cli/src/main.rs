@@ -97,17 +97,40 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("UNIMARGIN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs()?;
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(run(cli))
+}
+
+/// Logs on stderr, filtered by `UNIMARGIN_LOG` (`info` by default). `UNIMARGIN_LOG_FORMAT` is
+/// `json` (one JSON object per line, with the enclosing request span's fields such as
+/// `request_id`, for log shippers) or `text`; unset, JSON when stderr is not a terminal (a
+/// container, a service manager) and text for a person at a terminal.
+fn init_logs() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let filter =
+        EnvFilter::try_from_env("UNIMARGIN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match std::env::var("UNIMARGIN_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") => false,
+        Ok(other) => anyhow::bail!("UNIMARGIN_LOG_FORMAT must be `json` or `text`, not `{other}`"),
+        Err(_) => !std::io::stderr().is_terminal(),
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        logs.init();
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -20,6 +20,8 @@ struct Demo {
     child: Child,
     base: String,
     anvil_pid: u32,
+    /// The demo's stderr: its logs.
+    log: std::path::PathBuf,
 }
 
 impl Drop for Demo {
@@ -28,15 +30,18 @@ impl Drop for Demo {
         let _ = Command::new("kill")
             .arg(self.anvil_pid.to_string())
             .status();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
 fn start_demo() -> Demo {
+    let log = std::env::temp_dir().join(format!("unimargin-demo-{}.log", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_unimargin"))
         .args(["demo", "--bind", "127.0.0.1:0"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env_remove("UNIMARGIN_LOG_FORMAT")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn unimargin demo");
     let stdout = child.stdout.take().expect("stdout");
@@ -66,6 +71,7 @@ fn start_demo() -> Demo {
         child,
         base: base.expect("demo printed its URL"),
         anvil_pid: anvil_pid.expect("demo printed anvil's pid"),
+        log,
     }
 }
 
@@ -168,6 +174,21 @@ fn demo_serves_the_seeded_owner_and_fails_closed_when_anvil_stops() {
     assert!(err["profile"]["health"].is_null());
     assert_eq!(err["profile"]["credit_capacity_usd"], "0");
     assert!(!err["error"]["failures"].as_array().unwrap().is_empty());
+
+    // stderr is not a terminal, so the logs are JSON lines (beside the demo's own progress
+    // messages); the failed request's error line carries its request id from the request span.
+    let logs = std::fs::read_to_string(&demo.log).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let failed = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR" && l["fields"]["message"] == "request failed")
+        .unwrap_or_else(|| panic!("no logged failure in:\n{logs}"));
+    let id = failed["span"]["request_id"].as_str().unwrap_or_default();
+    assert_eq!(id, err["error"]["request_id"].as_str().unwrap(), "{failed}");
 }
 
 #[test]
