@@ -19,12 +19,9 @@ use std::{process::Command, sync::Arc, time::Duration};
 
 use axum::{Router, body::Bytes, routing::get};
 use unimargin_cache::MemoryCache;
-use unimargin_sdk::{
-    AdapterRegistry, ChainClient, ChainClients,
-    evm::{EvmClient, EvmSettings},
-};
+use unimargin_sdk::evm::{EvmClient, EvmSettings};
 use unimargin_server::{
-    AppState, Profiler, ProfilerSettings, ServerSettings, Tenancy,
+    AppState, ServerSettings, Tenancy,
     auth::{ApiKey, FileStore, RateLimit, TenantStore},
     router_with,
 };
@@ -115,24 +112,13 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let chain = harness::funded_chain(10).await;
-        let mut registry = AdapterRegistry::new();
-        registry.add_adapter(Arc::new(harness::NativeBalance::new()));
-        let mut clients = ChainClients::new();
         let client = EvmClient::http(
             unimargin_schema::ChainId::evm(harness::ANVIL),
             chain.url(),
             EvmSettings::default(),
         )
         .unwrap();
-        clients.insert(ChainClient::Evm(Arc::new(client)));
-        let profiler = Profiler::new(
-            clients,
-            registry,
-            Arc::new(MemoryCache::default()),
-            Default::default(),
-            Default::default(),
-            ProfilerSettings::default(),
-        );
+        let (profiler, _) = harness::native_profiler(client, Arc::new(MemoryCache::default()));
         let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
         let key = ApiKey::generate("load").unwrap();
         store.insert_key(&key.record).await.unwrap();

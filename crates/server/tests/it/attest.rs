@@ -14,19 +14,16 @@ use axum::{Router, http::StatusCode};
 use serde_json::{Value, json};
 use unimargin_cache::MemoryCache;
 use unimargin_cache::testkit::RedisServer;
-use unimargin_schema::{ChainAliases, ChainId};
-use unimargin_sdk::{
-    AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain,
-};
+use unimargin_sdk::{evm::EvmSettings, testkit::TestChain};
 use unimargin_server::{
-    AppState, AttestationSettings, Attestor, Profiler, ProfilerSettings, ServerSettings, Tenancy,
+    AppState, AttestationSettings, Attestor, ServerSettings, Tenancy,
     attest::parse_message,
     auth::{RedisStore, TenantStore},
     router_with,
 };
 
 use crate::harness::{
-    ANVIL, NativeBalance, account, dec, funded_chain, get, post_json, profile_request, send,
+    ANVIL, account, dec, funded_chain, get, native_profiler, post_json, profile_request, send,
 };
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
@@ -53,21 +50,9 @@ fn signing_service(chain: &TestChain, attestor: Option<Attestor>) -> Router {
 
 /// [`signing_service`] with `tenancy` (whose store keeps the spent nonces).
 fn signing_service_with(chain: &TestChain, attestor: Option<Attestor>, tenancy: Tenancy) -> Router {
-    let mut registry = AdapterRegistry::new();
-    registry.add_adapter(Arc::new(NativeBalance::new()));
-    let mut clients = ChainClients::new();
-    clients.insert(ChainClient::Evm(Arc::new(
+    let (profiler, _) = native_profiler(
         chain.client(EvmSettings::default()),
-    )));
-    let mut aliases = ChainAliases::new();
-    aliases.insert("anvil", ChainId::evm(ANVIL));
-    let profiler = Profiler::new(
-        clients,
-        registry,
         Arc::new(MemoryCache::default()),
-        Default::default(),
-        aliases,
-        ProfilerSettings::default(),
     );
     router_with(
         AppState {

@@ -173,12 +173,12 @@ impl Service {
     }
 }
 
-/// The service over `client` with the test adapter, alias `anvil`, and the given cache.
-pub(crate) fn service_with(
+/// A profiler over `client` with the test adapter and the alias `anvil`, and the adapter's count
+/// of reads.
+pub(crate) fn native_profiler(
     client: EvmClient,
     cache: Arc<dyn Cache>,
-    settings: ServerSettings,
-) -> Service {
+) -> (Profiler, Arc<AtomicUsize>) {
     let adapter = NativeBalance::new();
     let calls = adapter.calls.clone();
     let mut registry = AdapterRegistry::new();
@@ -195,6 +195,16 @@ pub(crate) fn service_with(
         aliases,
         ProfilerSettings::default(),
     );
+    (profiler, calls)
+}
+
+/// The service over `client` with the test adapter, alias `anvil`, and the given cache.
+pub(crate) fn service_with(
+    client: EvmClient,
+    cache: Arc<dyn Cache>,
+    settings: ServerSettings,
+) -> Service {
+    let (profiler, calls) = native_profiler(client, cache);
     Service {
         router: router(AppState {
             profiler: Arc::new(profiler),

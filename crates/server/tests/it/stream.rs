@@ -21,20 +21,15 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use unimargin_cache::{MemoryCache, testkit::RedisServer};
-use unimargin_schema::{ChainAliases, ChainId};
-use unimargin_sdk::{
-    AdapterRegistry, ChainClient, ChainClients, evm::EvmSettings, testkit::TestChain,
-};
+use unimargin_sdk::{evm::EvmSettings, testkit::TestChain};
 use unimargin_server::{
-    AppState, Fanout, InProcessFanout, Profiler, ProfilerSettings, RedisFanout, ServerSettings,
-    StreamHub, StreamSettings, Tenancy,
+    AppState, Fanout, InProcessFanout, RedisFanout, ServerSettings, StreamHub, StreamSettings,
+    Tenancy,
     auth::{ApiKey, FileStore, RateLimit, RedisStore, TenantStore},
     router_with_hub,
 };
 
-use crate::harness::{
-    ANVIL, NativeBalance, account, dec, fund, funded_chain, get, send, service_with,
-};
+use crate::harness::{account, dec, fund, funded_chain, get, native_profiler, send, service_with};
 
 /// One parsed event.
 #[derive(Debug)]
@@ -253,23 +248,9 @@ pub(crate) fn replica_limited(
     fanout: Arc<dyn Fanout>,
     limit: RateLimit,
 ) -> Replica {
-    let adapter = NativeBalance::new();
-    let calls = adapter.calls.clone();
-    let mut registry = AdapterRegistry::new();
-    registry.add_adapter(Arc::new(adapter));
-    let mut clients = ChainClients::new();
-    clients.insert(ChainClient::Evm(Arc::new(
+    let (profiler, calls) = native_profiler(
         chain.client(EvmSettings::default()),
-    )));
-    let mut aliases = ChainAliases::new();
-    aliases.insert("anvil", ChainId::evm(ANVIL));
-    let profiler = Profiler::new(
-        clients,
-        registry,
         Arc::new(MemoryCache::default()),
-        Default::default(),
-        aliases,
-        ProfilerSettings::default(),
     );
     let settings = settings();
     let hub = Arc::new(StreamHub::with_fanout(settings.stream.clone(), fanout));

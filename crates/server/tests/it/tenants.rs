@@ -11,18 +11,15 @@ use axum::{
 use chrono::Utc;
 use serde_json::{Value, json};
 use unimargin_cache::{MemoryCache, testkit::RedisServer};
-use unimargin_schema::{ChainAliases, ChainId};
-use unimargin_sdk::{
-    AdapterRegistry, ChainClient, ChainClients,
-    evm::{EvmClient, EvmSettings},
-};
+use unimargin_schema::ChainId;
+use unimargin_sdk::evm::{EvmClient, EvmSettings};
 use unimargin_server::{
-    AppState, Profiler, ProfilerSettings, ServerSettings, Tenancy,
+    AppState, ServerSettings, Tenancy,
     auth::{ApiKey, FileStore, RateLimit, RedisStore, TenantStore},
     router_with,
 };
 
-use crate::harness::{ADDR, ANVIL, NativeBalance, account, dec, funded_chain, send};
+use crate::harness::{ADDR, ANVIL, account, dec, funded_chain, native_profiler, send};
 
 /// The service over `client` with keys required from `store` and `limit` per key.
 fn tenant_router(client: EvmClient, store: Arc<dyn TenantStore>, limit: RateLimit) -> Router {
@@ -45,20 +42,7 @@ fn tenant_router_with_quota(
 
 /// The service over `client` with `tenancy`.
 fn tenancy_router(client: EvmClient, tenancy: Tenancy) -> Router {
-    let mut registry = AdapterRegistry::new();
-    registry.add_adapter(Arc::new(NativeBalance::new()));
-    let mut clients = ChainClients::new();
-    clients.insert(ChainClient::Evm(Arc::new(client)));
-    let mut aliases = ChainAliases::new();
-    aliases.insert("anvil", ChainId::evm(ANVIL));
-    let profiler = Profiler::new(
-        clients,
-        registry,
-        Arc::new(MemoryCache::default()),
-        Default::default(),
-        aliases,
-        ProfilerSettings::default(),
-    );
+    let (profiler, _) = native_profiler(client, Arc::new(MemoryCache::default()));
     let state = AppState {
         profiler: Arc::new(profiler),
         settings: ServerSettings::default(),
