@@ -200,8 +200,13 @@ pub fn compute_segmented_profile(
         .map(|p| p.native_health.value)
         .min()
         .unwrap_or(Health::Infinite);
+    // The smaller of the linear (initial-margin) credit and the stress-tested one: a venue
+    // reading one number must never get more than either method allows.
     let credit = if complete {
-        totals.free_collateral_usd.max(Decimal::ZERO)
+        totals
+            .free_collateral_usd
+            .max(Decimal::ZERO)
+            .min(risk_profile.margin.credit_capacity_usd)
     } else {
         Decimal::ZERO
     };

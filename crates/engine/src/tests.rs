@@ -155,7 +155,10 @@ fn totals_and_health_of_a_lending_account() {
         p.initial_health.unwrap().finite().unwrap().round_dp(6),
         d("1.645833")
     ); // 19750/12000
-    assert_eq!(p.credit_capacity_usd, d("7750")); // 19750 − 12000
+    assert_eq!(t.free_collateral_usd, d("7750")); // 19750 − 12000
+    // The stress grid allows less than the initial margins here, and the smaller one is served.
+    assert!(p.risk.margin.credit_capacity_usd < d("7750"));
+    assert_eq!(p.credit_capacity_usd, p.risk.margin.credit_capacity_usd);
     assert_eq!(p.cross_margin_benefit_usd, Decimal::ZERO);
     assert_eq!(p.protocols.len(), 1);
     assert_eq!(p.protocols[0].health, Health::Finite(d("1.7")));
@@ -166,7 +169,12 @@ fn no_debt_is_infinite_health() {
     let s = snapshot("aave-v3", vec![supply("ETH", "1", "2000", "0.8", "0.825")]);
     let p = compute_profile(input(vec![s], vec![]), &EngineSettings::default());
     assert_eq!(p.health, Some(Health::Infinite));
-    assert_eq!(p.credit_capacity_usd, d("1600"));
+    assert_eq!(p.totals.free_collateral_usd, d("1600")); // 2000 × 0.8
+    assert_eq!(
+        p.credit_capacity_usd,
+        d("1600").min(p.risk.margin.credit_capacity_usd)
+    );
+    assert!(p.credit_capacity_usd > Decimal::ZERO);
 }
 
 #[test]

@@ -132,8 +132,11 @@ pub struct MarginProfile {
     /// independently); absent when incomplete.
     #[serde(default)]
     pub weakest_native_health: Option<Health>,
-    /// What a venue could lend against this portfolio without breaching initial margin:
-    /// `max(0, free_collateral_usd)`, and zero whenever coverage is incomplete.
+    /// What a venue could lend against this portfolio: the smaller of what the protocols' own
+    /// initial margins leave (`max(0, free_collateral_usd)`) and what the stress grid leaves
+    /// (`risk.margin.credit_capacity_usd`: equity after the worst scenario, its liquidation
+    /// penalties and the add-ons), so neither method can grant more than the other allows; zero
+    /// whenever coverage is incomplete. This is the figure attestations sign.
     #[schemars(with = "crate::export::DecimalString")]
     pub credit_capacity_usd: Decimal,
     /// Sum of every protocol market's own maintenance requirement.

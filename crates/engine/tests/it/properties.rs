@@ -252,6 +252,17 @@ proptest! {
         }
     }
 
+    /// The credit a venue reads never exceeds what either method allows: the protocols'
+    /// initial margins (free collateral) or the stress grid.
+    #[test]
+    fn the_served_credit_is_the_smaller_of_both_methods(b in books()) {
+        let p = compute_profile(input(snapshots(&b)), &model());
+        prop_assert!(p.coverage.complete);
+        let linear = p.totals.free_collateral_usd.max(Decimal::ZERO);
+        let stress = p.risk.margin.credit_capacity_usd;
+        prop_assert_eq!(p.credit_capacity_usd, linear.min(stress));
+    }
+
     /// A market's own stress loss is what the same grid gives that market margined alone: its
     /// figures in the portfolio equal those of a profile holding only that market.
     #[test]

@@ -23,7 +23,8 @@ use unimargin_server::{
 };
 
 use crate::harness::{
-    ANVIL, account, dec, funded_chain, get, native_profiler, post_json, profile_request, send,
+    ANVIL, CREDIT, account, dec, funded_chain, get, native_profiler, post_json, profile_request,
+    send,
 };
 
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
@@ -38,6 +39,14 @@ use contract::UnimarginAttestationVerifier::{self, ProfileAttestation};
 
 /// anvil's well-known first dev key: a fixed key, so the expected signer is known in advance.
 const KEY: &str = "0xac0974bec39a17e36ba4a6b4d8ff944ceae784d7b6f2ffb2cb7d99ae15dcf1b0";
+
+/// [`CREDIT`] × 1e18, as the attestation carries it.
+fn credit_e18() -> String {
+    let credit: rust_decimal::Decimal = CREDIT.parse().unwrap();
+    (credit * rust_decimal::Decimal::from(1_000_000_000_000_000_000u64))
+        .normalize()
+        .to_string()
+}
 
 fn e18(units: u64) -> U256 {
     U256::from(units) * U256::from(10u64).pow(U256::from(18u64))
@@ -110,8 +119,8 @@ async fn a_signed_profile_attests_its_numbers_and_recovers_to_the_published_sign
     assert_eq!(body["accounts"], json!([account()]));
     assert_eq!(
         dec(body["credit_capacity_usd"].as_str().unwrap()),
-        dec("16000")
-    ); // 20 000 × 0.80
+        dec(CREDIT)
+    ); // the stress-tested credit (see CREDIT)
     let att = &body["attestation"];
     assert_eq!(att["signer"], expected_signer.to_checksum(None));
 
@@ -160,8 +169,8 @@ async fn a_signed_profile_attests_its_numbers_and_recovers_to_the_published_sign
         (
             "creditCapacityUsd",
             m["creditCapacityUsd"].clone(),
-            json!(e18(16_000).to_string()),
-        ), // 20 000 × 0.80
+            json!(credit_e18()),
+        ), // the stress-tested credit
         (
             "coverageComplete",
             m["coverageComplete"].clone(),
@@ -228,8 +237,8 @@ async fn a_signed_owner_set_profile_names_the_set_and_verifies() {
     );
     assert_eq!(
         m["creditCapacityUsd"],
-        json!(e18(16_000).to_string()),
-        "20 000 × 0.80"
+        json!(credit_e18()),
+        "the stress-tested credit"
     );
     assert_eq!(verify(&router, att).await["valid"], json!(true));
 

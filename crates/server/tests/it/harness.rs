@@ -45,6 +45,10 @@ pub(crate) const ANVIL: u64 = 31337;
 pub(crate) const ADDR: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 /// USD per ETH of the test adapter.
 pub(crate) const ETH_USD: i64 = 2_000;
+/// Credit capacity of an account holding 10 ETH with the test adapter under the engine's generic
+/// model: the stress-tested figure, smaller than the 16 000 of free collateral (20 000 × 0.80):
+/// equity 20 000 − worst scenario 10 500 (ETH −52.5 %) − concentration add-on 666.666666.
+pub(crate) const CREDIT: &str = "8833.333334";
 /// Age the test adapter reports for its price: well under the engine's one-day maximum.
 pub(crate) const PRICE_AGE_SECS: u64 = 60;
 

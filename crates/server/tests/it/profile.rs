@@ -8,7 +8,7 @@ use serde_json::json;
 use unimargin_schema::{Health, MarginProfile, ReadPoint};
 
 use crate::harness::{
-    ADDR, ANVIL, account, block_number, dec, funded_chain, get, offline_service, post_json,
+    ADDR, ANVIL, CREDIT, account, block_number, dec, funded_chain, get, offline_service, post_json,
     profile_request, send, service,
 };
 
@@ -61,11 +61,23 @@ async fn a_funded_account_gets_a_complete_profile_at_the_pinned_block() {
         ("debt_usd", t.debt_usd, "0"),
         ("maintenance_margin_usd", t.maintenance_margin_usd, "0"),
         ("free_collateral_usd", t.free_collateral_usd, "16000"), // 16 000 − 0
-        ("credit_capacity_usd", profile.credit_capacity_usd, "16000"),
+        // The stress grid allows less than the 16 000 of free collateral: equity 20 000 less the
+        // worst scenario (ETH −52.5 %: 10 500) less the concentration add-on, and the smaller of
+        // the two is served.
+        (
+            "stress_loss_usd",
+            profile.risk.margin.stress_loss_usd,
+            "10500",
+        ),
+        ("credit_capacity_usd", profile.credit_capacity_usd, CREDIT),
     ];
     for (name, got, want) in cases {
         assert_eq!(got, dec(want), "{name}");
     }
+    assert_eq!(
+        profile.credit_capacity_usd,
+        dec("9500") - profile.risk.margin.maintenance_add_ons.total_usd
+    );
     assert_eq!(profile.health, Some(Health::Infinite));
 }
 

@@ -19,7 +19,7 @@ use unimargin_server::{
     router_with,
 };
 
-use crate::harness::{ADDR, ANVIL, account, dec, funded_chain, native_profiler, send};
+use crate::harness::{ADDR, ANVIL, CREDIT, account, dec, funded_chain, native_profiler, send};
 
 /// The service over `client` with keys required from `store` and `limit` per key.
 fn tenant_router(client: EvmClient, store: Arc<dyn TenantStore>, limit: RateLimit) -> Router {
@@ -168,7 +168,7 @@ async fn another_tenants_owner_set_is_404_and_the_owner_set_profile_is_read_from
     );
     assert_eq!(
         dec(profile.body["credit_capacity_usd"].as_str().unwrap()),
-        dec("16000")
+        dec(CREDIT)
     );
 
     // The owner deletes it; then it is gone for the owner too.
