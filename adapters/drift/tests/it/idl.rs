@@ -4,7 +4,9 @@
 use sha2::{Digest, Sha256};
 use unimargin_drift::layout::*;
 
-use crate::{check, support};
+use unimargin_sdk::check_idl_layout;
+
+use crate::support;
 
 #[test]
 fn layouts_match_the_published_idl() {
@@ -12,7 +14,7 @@ fn layouts_match_the_published_idl() {
         return;
     };
     let idl = support::Idl::load(&dir.join("solana/drift/idl/drift.json"));
-    check!(
+    check_idl_layout!(
         idl,
         "SpotPosition",
         SpotPosition,
@@ -27,7 +29,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PerpPosition",
         PerpPosition,
@@ -50,7 +52,7 @@ fn layouts_match_the_published_idl() {
             position_flag
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "Order",
         Order,
@@ -83,7 +85,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "User",
         User,
@@ -121,7 +123,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "HistoricalOracleData",
         HistoricalOracleData,
@@ -134,7 +136,7 @@ fn layouts_match_the_published_idl() {
             last_oracle_price_twap_ts
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "HistoricalIndexData",
         HistoricalIndexData,
@@ -146,13 +148,13 @@ fn layouts_match_the_published_idl() {
             last_index_price_twap_ts
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PoolBalance",
         PoolBalance,
         [scaled_balance, market_index, padding]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "InsuranceFund",
         InsuranceFund,
@@ -168,7 +170,7 @@ fn layouts_match_the_published_idl() {
             user_factor
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "SpotMarket",
         SpotMarket,
@@ -239,7 +241,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "AMM",
         AMM,
@@ -333,7 +335,7 @@ fn layouts_match_the_published_idl() {
             last_funding_oracle_twap
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "InsuranceClaim",
         InsuranceClaim,
@@ -345,7 +347,7 @@ fn layouts_match_the_published_idl() {
             last_revenue_withdraw_ts
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PerpMarket",
         PerpMarket,
@@ -396,7 +398,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "FeeTier",
         FeeTier,
@@ -411,7 +413,7 @@ fn layouts_match_the_published_idl() {
             referee_fee_denominator
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "OrderFillerRewardStructure",
         OrderFillerRewardStructure,
@@ -421,7 +423,7 @@ fn layouts_match_the_published_idl() {
             time_based_reward_lower_bound
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "FeeStructure",
         FeeStructure,
@@ -432,7 +434,7 @@ fn layouts_match_the_published_idl() {
             flat_filler_fee
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PriceDivergenceGuardRails",
         PriceDivergenceGuardRails,
@@ -441,7 +443,7 @@ fn layouts_match_the_published_idl() {
             oracle_twap_5min_percent_divergence
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ValidityGuardRails",
         ValidityGuardRails,
@@ -452,13 +454,13 @@ fn layouts_match_the_published_idl() {
             too_volatile_ratio
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "OracleGuardRails",
         OracleGuardRails,
         [price_divergence, validity]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "State",
         State,
@@ -492,13 +494,13 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PythLazerOracle",
         PythLazerOracle,
         [price, publish_time, posted_slot, exponent, padding, conf]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "PrelaunchOracle",
         PrelaunchOracle,

@@ -4,7 +4,9 @@
 use sha2::{Digest, Sha256};
 use unimargin_kamino::layout::*;
 
-use crate::{check, support};
+use unimargin_sdk::check_idl_layout;
+
+use crate::support;
 
 #[test]
 fn layouts_match_the_published_idl() {
@@ -12,13 +14,13 @@ fn layouts_match_the_published_idl() {
         return;
     };
     let idl = support::Idl::load(&dir.join("solana/kamino/idl/klend.json"));
-    check!(
+    check_idl_layout!(
         idl,
         "LastUpdate",
         LastUpdate,
         [slot, stale, price_status, placeholder]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ObligationCollateral",
         ObligationCollateral,
@@ -30,8 +32,8 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(idl, "BigFractionBytes", BigFractionBytes, [value, padding]);
-    check!(
+    check_idl_layout!(idl, "BigFractionBytes", BigFractionBytes, [value, padding]);
+    check_idl_layout!(
         idl,
         "ObligationLiquidity",
         ObligationLiquidity,
@@ -46,7 +48,7 @@ fn layouts_match_the_published_idl() {
             padding2
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ObligationOrder",
         ObligationOrder,
@@ -61,7 +63,7 @@ fn layouts_match_the_published_idl() {
             padding2
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "BorrowOrder",
         BorrowOrder,
@@ -79,7 +81,7 @@ fn layouts_match_the_published_idl() {
             end_padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "Obligation",
         Obligation,
@@ -113,7 +115,7 @@ fn layouts_match_the_published_idl() {
             padding3
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ReserveLiquidity",
         ReserveLiquidity,
@@ -138,7 +140,7 @@ fn layouts_match_the_published_idl() {
             padding3
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ReserveCollateral",
         ReserveCollateral,
@@ -150,34 +152,34 @@ fn layouts_match_the_published_idl() {
             padding2
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ReserveFees",
         ReserveFees,
         [origination_fee_sf, flash_loan_fee_sf, padding]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "CurvePoint",
         CurvePoint,
         [utilization_rate_bps, borrow_rate_bps]
     );
-    check!(idl, "BorrowRateCurve", BorrowRateCurve, [points]);
-    check!(idl, "PriceHeuristic", PriceHeuristic, [lower, upper, exp]);
-    check!(
+    check_idl_layout!(idl, "BorrowRateCurve", BorrowRateCurve, [points]);
+    check_idl_layout!(idl, "PriceHeuristic", PriceHeuristic, [lower, upper, exp]);
+    check_idl_layout!(
         idl,
         "ScopeConfiguration",
         ScopeConfiguration,
         [price_feed, price_chain, twap_chain]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "SwitchboardConfiguration",
         SwitchboardConfiguration,
         [price_aggregator, twap_aggregator]
     );
-    check!(idl, "PythConfiguration", PythConfiguration, [price]);
-    check!(
+    check_idl_layout!(idl, "PythConfiguration", PythConfiguration, [price]);
+    check_idl_layout!(
         idl,
         "TokenInfo",
         TokenInfo,
@@ -195,7 +197,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "WithdrawalCaps",
         WithdrawalCaps,
@@ -206,7 +208,7 @@ fn layouts_match_the_published_idl() {
             config_interval_length_seconds
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ReserveConfig",
         ReserveConfig,
@@ -247,7 +249,7 @@ fn layouts_match_the_published_idl() {
             debt_term_seconds
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "Reserve",
         Reserve,
@@ -268,7 +270,7 @@ fn layouts_match_the_published_idl() {
             padding
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "ElevationGroup",
         ElevationGroup,
@@ -284,7 +286,7 @@ fn layouts_match_the_published_idl() {
             padding1
         ]
     );
-    check!(
+    check_idl_layout!(
         idl,
         "LendingMarket",
         LendingMarket,

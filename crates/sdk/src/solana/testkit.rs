@@ -19,6 +19,8 @@
 //! configured slot and unix time unless a file provides it. Every request's method is recorded,
 //! so tests can count RPC requests per profile.
 
+pub mod idl;
+
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
