@@ -10,6 +10,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use unimargin_engine::compute_profile;
 
+#[path = "support/portfolio.rs"]
 mod portfolio;
 use portfolio::{portfolio, portfolio_with, settings};
 

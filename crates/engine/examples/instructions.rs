@@ -17,7 +17,7 @@ use std::hint::black_box;
 
 use unimargin_engine::compute_profile;
 
-#[path = "../benches/portfolio.rs"]
+#[path = "../benches/support/portfolio.rs"]
 mod portfolio;
 
 fn main() {

@@ -8,17 +8,18 @@
 //! own rule (`adjusted collateral < requirement` liquidates) is applied to those sums. Options are
 //! not linear and are repriced one by one ([`OptionLeg`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use rustc_hash::FxHashMap;
 use unimargin_schema::{
     AssetPrice, OptionKind, Position, PositionKind, ProtocolSnapshot, Side, Totals,
     VolatilityRegime,
 };
 
 use crate::{
-    fixed,
+    fixed::{self, Sum},
     model::RiskModel,
     options,
     prices::{self, Chosen, Quote},
@@ -86,6 +87,28 @@ pub(crate) struct PegState {
     pub(crate) present: bool,
 }
 
+/// An asset's units over the whole book, summed exactly while the positions are traversed.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeySums {
+    spot_long: Sum,
+    spot_short: Sum,
+    perp_long: Sum,
+    perp_short: Sum,
+}
+
+/// A bucket's terms, summed exactly while its market's positions are traversed.
+#[derive(Debug, Clone, Copy, Default)]
+struct BucketSums {
+    key: usize,
+    a_long: Sum,
+    a_short: Sum,
+    q: Sum,
+    q_now: Sum,
+    liab: Sum,
+    long_units: Sum,
+    short_units: Sum,
+}
+
 /// One protocol market × asset: the linear terms of the market's own rule.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Bucket {
@@ -93,17 +116,10 @@ pub(crate) struct Bucket {
     /// Collateral × maintenance weight + long perp notional − short perp notional: the part of
     /// adjusted collateral that scales with the price.
     pub(crate) a_net: Decimal,
-    /// The asset-side part of `a_net` (collateral, long perps).
-    pub(crate) a_long: Decimal,
-    /// The liability-side part of `a_net` (short perps).
-    pub(crate) a_short: Decimal,
-    /// Requirement: debt × liability weight (with carry over the horizon) + perp notional ×
-    /// margin ratio.
-    pub(crate) q: Decimal,
-    /// The same without carry (for the liquidation surface, which is instantaneous).
+    /// Requirement without carry (for the liquidation surface, which is instantaneous): debt ×
+    /// liability weight + perp notional × margin ratio. (The parts the grid reads, with carry,
+    /// are in `fixed`.)
     pub(crate) q_now: Decimal,
-    /// Liabilities a liquidation charges its penalty on: debts and perp notionals.
-    pub(crate) liab: Decimal,
     /// Units held (supplies, long perps) and owed (debts, short perps): the market's own
     /// exposure, for its P&L in the grid and its own add-ons.
     pub(crate) long_units: Decimal,
@@ -215,7 +231,7 @@ impl OptionLeg {
         let change =
             (crate::pricing::black76_price(input) - self.base.price) * self.amount_f64 * 1e8;
         let change = if change.is_finite() {
-            change.round() as i128
+            fixed::from_f64(change.round())
         } else {
             0
         };
@@ -428,14 +444,19 @@ pub(crate) fn build(
     let borrow_carry = model.carry.borrow_apr * horizon;
     let borrow_growth = Decimal::ONE + borrow_carry;
     let funding_carry = model.carry.funding_apr * horizon;
-    let mut carry = Decimal::ZERO;
+    let mut carry = Sum::ZERO;
+    // Every perp's PnL, the first part of the equity at reference prices.
+    let mut equity = Sum::ZERO;
     let mut out_markets = Vec::with_capacity(markets.len());
     let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
     // A market's netting sums per group, reused across markets.
     let mut netting_market: Vec<(usize, (Decimal, Decimal))> = Vec::new();
-    // (risk_key, symbol) → key, so each distinct spelling is normalized once. Ordered: a book
-    // has few distinct spellings, and comparing short strings is cheaper than hashing them.
-    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    // (risk_key, symbol) → key, so each distinct spelling is normalized once.
+    let mut seen: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    // Each key's units, summed exactly.
+    let mut key_sums: Vec<KeySums> = Vec::new();
+    // A market's buckets while its positions are summed, reused across markets.
+    let mut sums: Vec<BucketSums> = Vec::new();
 
     // Quote labels and their rank in label order (quotes are sorted by label).
     let quote_labels: Vec<String> = markets.iter().map(|(s, _)| quote_label(s)).collect();
@@ -456,11 +477,10 @@ pub(crate) fn build(
     for (m, (snapshot, totals)) in markets.iter().enumerate() {
         let label = market_label(snapshot);
         let quoted_by = &quote_labels[m];
-        // At most one bucket per position; reserving once avoids regrowing per new asset.
-        let mut buckets: Vec<Bucket> = Vec::with_capacity(snapshot.positions.len());
-        let mut constant = Decimal::ZERO;
-        let mut funding = Decimal::ZERO;
-        let mut market_carry = Decimal::ZERO;
+        sums.clear();
+        let mut constant = Sum::ZERO;
+        let mut funding = Sum::ZERO;
+        let mut market_carry = Sum::ZERO;
         netting_market.clear();
         for p in &snapshot.positions {
             let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
@@ -468,6 +488,9 @@ pub(crate) fn build(
                 None => {
                     let k = b.key(&p.asset.risk_key, &p.asset.symbol);
                     seen.insert((p.asset.risk_key.as_str(), p.asset.symbol.as_str()), k);
+                    if key_sums.len() <= k {
+                        key_sums.resize(k + 1, KeySums::default());
+                    }
                     k
                 }
             };
@@ -496,38 +519,38 @@ pub(crate) fn build(
                 legs.push((m, k, p));
                 continue;
             }
-            let bucket = match buckets.iter().position(|x| x.key == k) {
+            let bucket = match sums.iter().position(|x| x.key == k) {
                 Some(i) => i,
                 None => {
-                    buckets.push(Bucket {
+                    sums.push(BucketSums {
                         key: k,
-                        ..Bucket::default()
+                        ..BucketSums::default()
                     });
-                    buckets.len() - 1
+                    sums.len() - 1
                 }
             };
             let v = p.value_usd;
             let w = p.weights.maintenance;
-            let key = &mut b.keys[k];
-            let x = &mut buckets[bucket];
+            let key = &mut key_sums[k];
+            let x = &mut sums[bucket];
             match (p.kind, p.side) {
                 (PositionKind::Supply, _) => {
-                    key.spot_long += p.amount;
-                    x.long_units += p.amount;
+                    key.spot_long.add(p.amount);
+                    x.long_units.add(p.amount);
                     if p.counts_as_collateral {
-                        x.a_long += v * w;
+                        x.a_long.add(v * w);
                     }
                 }
                 (PositionKind::Debt, _) => {
-                    key.spot_short += p.amount;
-                    x.short_units += p.amount;
+                    key.spot_short.add(p.amount);
+                    x.short_units.add(p.amount);
                     let weighted = v * w;
                     let borrow = v * borrow_carry;
-                    market_carry += borrow;
-                    x.q += weighted * borrow_growth;
-                    x.q_now += weighted;
-                    x.liab += v;
-                    carry += borrow;
+                    market_carry.add(borrow);
+                    x.q.add(weighted * borrow_growth);
+                    x.q_now.add(weighted);
+                    x.liab.add(v);
+                    carry.add(borrow);
                 }
                 (PositionKind::Perp, side) => {
                     // PnL moves with the mark: pnl(f) = pnl₀ ± notional × (f − 1).
@@ -535,51 +558,64 @@ pub(crate) fn build(
                         .perp
                         .as_ref()
                         .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
+                    equity.add(pnl);
                     if side == Side::Long {
-                        key.perp_long += p.amount;
-                        x.long_units += p.amount;
-                        x.a_long += v;
-                        constant += pnl - v;
+                        key.perp_long.add(p.amount);
+                        x.long_units.add(p.amount);
+                        x.a_long.add(v);
+                        constant.add(pnl - v);
                     } else {
-                        key.perp_short += p.amount;
-                        x.short_units += p.amount;
-                        x.a_short += v;
-                        constant += pnl + v;
+                        key.perp_short.add(p.amount);
+                        x.short_units.add(p.amount);
+                        x.a_short.add(v);
+                        constant.add(pnl + v);
                     }
                     let weighted = v * w;
-                    x.q += weighted;
-                    x.q_now += weighted;
-                    x.liab += v;
-                    funding += v * funding_carry;
+                    x.q.add(weighted);
+                    x.q_now.add(weighted);
+                    x.liab.add(v);
+                    funding.add(v * funding_carry);
                 }
                 (PositionKind::Option, _) => {}
             }
         }
-        for x in &mut buckets {
-            x.a_long = floor(x.a_long);
-            x.a_short = ceil(x.a_short);
-            x.a_net = x.a_long - x.a_short;
-            x.q = ceil(x.q);
-            x.q_now = ceil(x.q_now);
-            x.liab = ceil(x.liab);
-            let up = RoundingStrategy::ToPositiveInfinity;
-            x.fixed = BucketFixed {
-                key: x.key,
-                a_net: fixed::to_fixed(x.a_net, fixed::MONEY, up),
-                a_long: fixed::to_fixed(x.a_long, fixed::MONEY, up),
-                a_short: fixed::to_fixed(x.a_short, fixed::MONEY, up),
-                q: fixed::to_fixed(x.q, fixed::MONEY, up),
-                q_now: fixed::to_fixed(x.q_now, fixed::MONEY, up),
-                liab: fixed::to_fixed(x.liab, fixed::MONEY, up),
-                // Filled once prices are chosen.
-                pnl_slope: 0,
-            };
-        }
+        let buckets: Vec<Bucket> = sums
+            .iter()
+            .map(|x| {
+                let up = RoundingStrategy::ToPositiveInfinity;
+                let a_long = x.a_long.round_dp(DP, RoundingStrategy::ToNegativeInfinity);
+                let a_short = x.a_short.round_dp(DP, up);
+                let a_net = a_long - a_short;
+                let q = x.q.round_dp(DP, up);
+                let q_now = x.q_now.round_dp(DP, up);
+                let liab = x.liab.round_dp(DP, up);
+                Bucket {
+                    key: x.key,
+                    a_net,
+                    q_now,
+                    long_units: x.long_units.value(),
+                    short_units: x.short_units.value(),
+                    fixed: BucketFixed {
+                        key: x.key,
+                        a_net: fixed::to_fixed(a_net, fixed::MONEY, up),
+                        a_long: fixed::to_fixed(a_long, fixed::MONEY, up),
+                        a_short: fixed::to_fixed(a_short, fixed::MONEY, up),
+                        q: fixed::to_fixed(q, fixed::MONEY, up),
+                        q_now: fixed::to_fixed(q_now, fixed::MONEY, up),
+                        liab: fixed::to_fixed(liab, fixed::MONEY, up),
+                        // Filled once prices are chosen.
+                        pnl_slope: 0,
+                    },
+                }
+            })
+            .collect();
         for (g, sums) in &netting_market {
             b.groups[*g].netting.end_market(*sums);
         }
-        carry += funding;
-        market_carry += funding;
+        let funding = funding.value();
+        carry.add(funding);
+        market_carry.add(funding);
+        let constant = constant.value();
         let (maintenance_requirement, initial_requirement) = own_requirement(totals);
         out_markets.push(MarketBook {
             label,
@@ -599,7 +635,7 @@ pub(crate) fn build(
             )
             .saturating_mul(fixed::ONE),
             carry_fixed: fixed::to_fixed(
-                ceil(market_carry),
+                ceil(market_carry.value()),
                 fixed::MONEY,
                 RoundingStrategy::ToPositiveInfinity,
             )
@@ -613,6 +649,13 @@ pub(crate) fn build(
             initial_requirement,
         });
     }
+    for (key, sums) in b.keys.iter_mut().zip(&key_sums) {
+        key.spot_long = sums.spot_long.value();
+        key.spot_short = sums.spot_short.value();
+        key.perp_long = sums.perp_long.value();
+        key.perp_short = sums.perp_short.value();
+    }
+    let carry = carry.value();
 
     // Prices.
     let band = model.prices.divergence_band;
@@ -671,26 +714,15 @@ pub(crate) fn build(
         }
     }
 
-    // Portfolio aggregates at reference prices.
-    let mut equity = Decimal::ZERO;
-    let mut liabilities = Decimal::ZERO;
+    // Portfolio aggregates at reference prices (the equity already holds the perps' PnL).
+    let mut liabilities = Sum::ZERO;
     let mut oracle_addon = Decimal::ZERO;
-    for (snapshot, _) in markets {
-        for p in &snapshot.positions {
-            if p.kind == PositionKind::Perp {
-                equity += p
-                    .perp
-                    .as_ref()
-                    .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
-            }
-        }
-    }
     for key in &mut b.keys {
         let price = &key.price;
         let long = key.spot_long + key.perp_long;
         let short = key.spot_short + key.perp_short;
-        equity += (key.spot_long - key.spot_short) * price.reference;
-        liabilities += (key.spot_short + key.perp_long + key.perp_short) * price.reference;
+        equity.add((key.spot_long - key.spot_short) * price.reference);
+        liabilities.add((key.spot_short + key.perp_long + key.perp_short) * price.reference);
         key.pnl_slope = floor(long * price.long) - ceil(short * price.short);
         key.pnl_slope_fixed = fixed::to_fixed(
             key.pnl_slope,
@@ -722,9 +754,9 @@ pub(crate) fn build(
         } else {
             g.short_usd -= delta_usd;
         }
-        equity += leg.sign() * leg.value;
+        equity.add(leg.sign() * leg.value);
         if leg.side == Side::Short {
-            liabilities += leg.value;
+            liabilities.add(leg.value);
         }
     }
 
@@ -735,8 +767,8 @@ pub(crate) fn build(
         markets: out_markets,
         options: option_legs,
         prices: price_records,
-        equity,
-        liabilities,
+        equity: equity.value(),
+        liabilities: liabilities.value(),
         carry: ceil(carry),
         oracle_addon: ceil(oracle_addon),
         unpriced_options: unpriced,

@@ -10,8 +10,10 @@
 //! shocks: one depeg per peg held, and the oracle scenario in which every protocol's oracle
 //! deviates against the account. The base scenario (nothing moves, carry only) comes first.
 
+use std::sync::Arc;
+
 use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
-use unimargin_schema::ScenarioKind;
+use unimargin_schema::{GroupMove, ScenarioKind};
 
 use crate::{
     book::Book,
@@ -21,22 +23,34 @@ use crate::{
 };
 
 /// One scenario. Moves are relative changes at 1e-9 ([`crate::fixed`]), exactly what the grid
-/// multiplies with.
+/// multiplies with; the moves per book group live in [`Scenarios`], one flat table for the grid.
 #[derive(Debug, Clone)]
 pub(crate) struct Scenario {
     pub(crate) id: String,
     pub(crate) kind: ScenarioKind,
-    /// Relative move per book group (1e-9).
-    pub(crate) group_moves: Vec<i128>,
-    /// Relative move per book peg against its group (1e-9); empty when no peg moves (most
-    /// scenarios), so that they allocate nothing for it.
-    pub(crate) peg_moves: Vec<i128>,
+    /// The peg that moves against its group, and its move (1e-9): only depeg scenarios have one.
+    pub(crate) peg_move: Option<(usize, i128)>,
     /// Relative change of option volatilities.
     pub(crate) vol_change: Decimal,
+    /// `1 + vol_change` for the option models.
+    pub(crate) vol_factor: f64,
     /// Weight of the loss.
     pub(crate) weight: Decimal,
     /// Oracle deviation against the account, in the oracle scenario.
     pub(crate) oracle: Option<Decimal>,
+    /// The non-zero moves as the profile reports them: groups in book order, then the peg, then
+    /// the oracle. Written once here; the grid hands them to the outcome.
+    pub(crate) moves: Vec<GroupMove>,
+}
+
+/// The grid: its scenarios and their moves per book group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scenarios {
+    pub(crate) list: Vec<Scenario>,
+    /// `list.len() × groups` moves (1e-9), scenario by scenario: one allocation for the grid
+    /// instead of one per scenario.
+    pub(crate) group_moves: Vec<i128>,
+    pub(crate) groups: usize,
 }
 
 /// A move at 1e-9 as a `Decimal`.
@@ -96,32 +110,106 @@ fn fixed_move(x: f64) -> i128 {
     if v.is_finite() { v as i128 } else { 0 }
 }
 
-/// Builds the scenarios for `book`.
-pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -> Vec<Scenario> {
-    let grid = &model.grid;
-    let n_groups = book.groups.len();
-    let zero_groups = vec![0i128; n_groups];
-    let zero_pegs = vec![0i128; book.pegs.len()];
-    let floor = -fixed::to_fixed(grid.max_down_move, FACTOR, RoundingStrategy::ToZero);
-    let scenario =
-        |id: String, kind, group_moves, peg_moves, vol_change, weight, oracle| Scenario {
+/// Appends scenarios to a [`Scenarios`], writing each one's reported moves from its group moves.
+struct Writer {
+    out: Scenarios,
+    /// Group and peg names, shared by every scenario's moves.
+    group_names: Vec<Arc<str>>,
+    peg_names: Vec<Arc<str>>,
+    /// `1 + vol_change` per distinct volatility change (there are three).
+    vol_factors: Vec<(Decimal, f64)>,
+    options: bool,
+}
+
+impl Writer {
+    fn vol_factor(&mut self, vol_change: Decimal) -> f64 {
+        if !self.options {
+            return 1.0;
+        }
+        if let Some((_, f)) = self.vol_factors.iter().find(|(v, _)| *v == vol_change) {
+            return *f;
+        }
+        let f = 1.0 + vol_change.to_f64().unwrap_or(0.0);
+        self.vol_factors.push((vol_change, f));
+        f
+    }
+
+    /// The reported moves of group moves `group_moves` and `peg_move`, and `oracle`.
+    fn moves(
+        &self,
+        group_moves: &[i128],
+        peg_move: Option<(usize, i128)>,
+        oracle: Option<Decimal>,
+    ) -> Vec<GroupMove> {
+        let mut moves = Vec::with_capacity(group_moves.len() + 2);
+        for (g, m) in group_moves.iter().enumerate() {
+            if *m != 0 {
+                moves.push(GroupMove {
+                    group: self.group_names[g].clone(),
+                    change: change(*m),
+                });
+            }
+        }
+        if let Some((p, m)) = peg_move.filter(|(_, m)| *m != 0) {
+            moves.push(GroupMove {
+                group: self.peg_names[p].clone(),
+                change: change(m),
+            });
+        }
+        if let Some(d) = oracle {
+            moves.push(GroupMove {
+                group: "oracle".into(),
+                change: d,
+            });
+        }
+        moves
+    }
+
+    /// Appends a scenario whose group moves were just appended to `out.group_moves`.
+    #[allow(clippy::too_many_arguments, reason = "one scenario's fields")]
+    fn push(
+        &mut self,
+        id: String,
+        kind: ScenarioKind,
+        peg_move: Option<(usize, i128)>,
+        vol_change: Decimal,
+        weight: Decimal,
+        oracle: Option<Decimal>,
+        moves: Vec<GroupMove>,
+    ) {
+        let vol_factor = self.vol_factor(vol_change);
+        self.out.list.push(Scenario {
             id,
             kind,
-            group_moves,
-            peg_moves,
+            peg_move,
             vol_change,
+            vol_factor,
             weight,
             oracle,
-        };
-    let mut out = vec![scenario(
-        "base".into(),
-        ScenarioKind::Base,
-        zero_groups.clone(),
-        Vec::new(),
-        Decimal::ZERO,
-        Decimal::ONE,
-        None,
-    )];
+            moves,
+        });
+    }
+
+    /// The group moves of the scenario being written (the last `groups` entries).
+    fn last_moves(&self) -> &[i128] {
+        let n = self.out.group_moves.len();
+        &self.out.group_moves[n - self.out.groups..]
+    }
+
+    /// Starts a scenario's group moves, all zero; returns them to fill.
+    fn new_moves(&mut self) -> &mut [i128] {
+        let groups = self.out.groups;
+        let n = self.out.group_moves.len();
+        self.out.group_moves.resize(n + groups, 0);
+        &mut self.out.group_moves[n..]
+    }
+}
+
+/// Builds the scenarios for `book`.
+pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -> Scenarios {
+    let grid = &model.grid;
+    let n_groups = book.groups.len();
+    let floor = -fixed::to_fixed(grid.max_down_move, FACTOR, RoundingStrategy::ToZero);
 
     let mut moves: Vec<Decimal> = grid
         .moves
@@ -154,16 +242,46 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
         .iter()
         .map(|g| (max_move * book.groups[*g].scale).to_f64().unwrap_or(0.0))
         .collect();
-    let to_moves = |z: &[f64]| -> Vec<i128> {
-        let mut m = zero_groups.clone();
-        for (i, g) in volatile.iter().enumerate() {
-            m[*g] = fixed_move(z[i] * unit[i]).max(floor);
-        }
-        m
+
+    let levels_per_group = 2 * moves.len() + 1;
+    let capacity =
+        2 + n * (2 * levels_per_group + 2) + 2 * n * n.saturating_sub(1) + book.pegs.len();
+    let mut w = Writer {
+        out: Scenarios {
+            list: Vec::with_capacity(capacity),
+            group_moves: Vec::with_capacity(capacity * n_groups),
+            groups: n_groups,
+        },
+        group_names: book
+            .groups
+            .iter()
+            .map(|g| Arc::from(g.name.as_str()))
+            .collect(),
+        peg_names: book
+            .pegs
+            .iter()
+            .map(|p| Arc::from(p.name.as_str()))
+            .collect(),
+        vol_factors: Vec::with_capacity(3),
+        options: !book.options.is_empty(),
     };
-    // Lead group `i` at standardized move `z`: the others follow by `ρ_hi × z`.
-    let lead = |i: usize, z: f64, exact: i128| -> Vec<i128> {
-        let mut m = zero_groups.clone();
+
+    // The base scenario: nothing moves, carry only.
+    w.new_moves();
+    w.push(
+        "base".into(),
+        ScenarioKind::Base,
+        None,
+        Decimal::ZERO,
+        Decimal::ONE,
+        None,
+        Vec::new(),
+    );
+
+    // Lead group `i` at standardized move `z` (`exact` for the lead itself): the others follow
+    // by `ρ_hi × z`.
+    let lead = |w: &mut Writer, i: usize, z: f64, exact: i128| {
+        let m = w.new_moves();
         for (h, g) in volatile.iter().enumerate() {
             m[*g] = if h == i {
                 exact
@@ -172,7 +290,6 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
             }
             .max(floor);
         }
-        m
     };
 
     let vol_up = grid.vol_shift;
@@ -199,29 +316,42 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 FACTOR,
                 RoundingStrategy::MidpointAwayFromZero,
             );
-            let group_moves = lead(i, z, exact);
+            lead(&mut w, i, z, exact);
+            let reported = w.moves(w.last_moves(), None, None);
+            let lead_move = w.last_moves()[*g];
             if group.has_options {
-                for (vol_change, suffix) in [(vol_up, "/vol+"), (vol_down, "/vol-")] {
-                    out.push(scenario(
-                        lead_id(&group.name, group_moves[*g], suffix),
-                        ScenarioKind::Price,
-                        group_moves.clone(),
-                        Vec::new(),
-                        vol_change,
-                        Decimal::ONE,
-                        None,
-                    ));
-                }
-            } else {
-                out.push(scenario(
-                    lead_id(&group.name, group_moves[*g], ""),
+                // The vol-down variant repeats the vol-up one's group moves.
+                let groups = w.out.groups;
+                let start = w.out.group_moves.len() - groups;
+                w.push(
+                    lead_id(&group.name, lead_move, "/vol+"),
                     ScenarioKind::Price,
-                    group_moves,
-                    Vec::new(),
+                    None,
+                    vol_up,
+                    Decimal::ONE,
+                    None,
+                    reported.clone(),
+                );
+                w.out.group_moves.extend_from_within(start..start + groups);
+                w.push(
+                    lead_id(&group.name, lead_move, "/vol-"),
+                    ScenarioKind::Price,
+                    None,
+                    vol_down,
+                    Decimal::ONE,
+                    None,
+                    reported,
+                );
+            } else {
+                w.push(
+                    lead_id(&group.name, lead_move, ""),
+                    ScenarioKind::Price,
+                    None,
                     Decimal::ZERO,
                     Decimal::ONE,
                     None,
-                ));
+                    reported,
+                );
             }
         }
         for sign in [Decimal::NEGATIVE_ONE, Decimal::ONE] {
@@ -232,17 +362,18 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                 FACTOR,
                 RoundingStrategy::MidpointAwayFromZero,
             );
-            let group_moves = lead(i, z, exact);
-            let id = lead_id(&group.name, group_moves[*g], "x");
-            out.push(scenario(
+            lead(&mut w, i, z, exact);
+            let reported = w.moves(w.last_moves(), None, None);
+            let id = lead_id(&group.name, w.last_moves()[*g], "x");
+            w.push(
                 id,
                 ScenarioKind::Extreme,
-                group_moves,
-                Vec::new(),
+                None,
                 Decimal::ZERO,
                 grid.extreme_weight,
                 None,
-            ));
+                reported,
+            );
         }
     }
 
@@ -258,20 +389,25 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
                         continue;
                     };
                     let z = conditional_with(&l, &rho, n, &[(i, c * si), (j, c * sj)]);
-                    let group_moves = to_moves(&z);
+                    let m = w.new_moves();
+                    for (h, g) in volatile.iter().enumerate() {
+                        m[*g] = fixed_move(z[h] * unit[h]).max(floor);
+                    }
                     let (gi, gj) = (&book.groups[volatile[i]], &book.groups[volatile[j]]);
-                    let mut id = lead_id(&gi.name, group_moves[volatile[i]], "&");
+                    let last = w.last_moves();
+                    let mut id = lead_id(&gi.name, last[volatile[i]], "&");
                     id.push_str(&gj.name);
-                    push_pct(&mut id, group_moves[volatile[j]]);
-                    out.push(scenario(
+                    push_pct(&mut id, last[volatile[j]]);
+                    let reported = w.moves(last, None, None);
+                    w.push(
                         id,
                         ScenarioKind::Joint,
-                        group_moves,
-                        Vec::new(),
+                        None,
                         Decimal::ZERO,
                         Decimal::ONE,
                         None,
-                    ));
+                        reported,
+                    );
                 }
             }
         }
@@ -282,30 +418,37 @@ pub(crate) fn build(book: &Book, model: &RiskModel, correlation: &Correlation) -
         .collect();
     pegs.sort_by(|a, b| book.pegs[*a].name.cmp(&book.pegs[*b].name));
     for p in pegs {
-        let mut peg_moves = zero_pegs.clone();
-        peg_moves[p] = -fixed::to_fixed(book.pegs[p].depeg, FACTOR, RoundingStrategy::AwayFromZero);
+        let peg_move = Some((
+            p,
+            -fixed::to_fixed(book.pegs[p].depeg, FACTOR, RoundingStrategy::AwayFromZero),
+        ));
         let id = format!("depeg:{}", book.pegs[p].name);
-        out.push(scenario(
+        w.new_moves();
+        let reported = w.moves(w.last_moves(), peg_move, None);
+        w.push(
             id,
             ScenarioKind::Depeg,
-            zero_groups.clone(),
-            peg_moves,
+            peg_move,
             Decimal::ZERO,
             Decimal::ONE,
             None,
-        ));
+            reported,
+        );
     }
 
     if grid.oracle_deviation > Decimal::ZERO {
-        out.push(scenario(
+        let oracle = Some(grid.oracle_deviation);
+        w.new_moves();
+        let reported = w.moves(w.last_moves(), None, oracle);
+        w.push(
             "oracle".into(),
             ScenarioKind::OracleDivergence,
-            zero_groups,
-            Vec::new(),
+            None,
             Decimal::ZERO,
             Decimal::ONE,
-            Some(grid.oracle_deviation),
-        ));
+            oracle,
+            reported,
+        );
     }
-    out
+    w.out
 }

@@ -16,13 +16,13 @@
 //! The inner loop runs on exact scaled integers ([`crate::fixed`]); only the per-scenario results
 //! are turned into `Decimal`s.
 
-use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
-use unimargin_schema::{GroupMove, Health, ScenarioOutcome, Side};
+use rust_decimal::{Decimal, RoundingStrategy};
+use unimargin_schema::{Health, ScenarioOutcome, Side};
 
 use crate::{
     book::Book,
     fixed::{self, FACTOR, MONEY, ONE},
-    scenarios::{self, Scenario},
+    scenarios::{Scenario, Scenarios},
 };
 
 /// How one market fared over the grid.
@@ -103,16 +103,22 @@ pub(crate) struct Stress {
     pub(crate) markets: Vec<MarketStress>,
 }
 
-/// The factor each asset's price is multiplied by in `s`, at 1e-9.
-pub(crate) fn factors(book: &Book, s: &Scenario, out: &mut Vec<i128>) {
+/// The factor each asset's price is multiplied by in a scenario with `group_moves` and
+/// `peg_move`, at 1e-9.
+pub(crate) fn factors(
+    book: &Book,
+    group_moves: &[i128],
+    peg_move: Option<(usize, i128)>,
+    out: &mut Vec<i128>,
+) {
     out.clear();
     out.extend(book.keys.iter().map(|k| {
-        let g = ONE + s.group_moves[k.group];
-        match k.peg {
+        let g = ONE + group_moves[k.group];
+        match (k.peg, peg_move) {
             // The grid never moves a group and a peg together; if a model did, the product is
             // rounded to the nearest 1e-9.
-            Some(p) if s.peg_moves.get(p).is_some_and(|m| *m != 0) => {
-                let product = g * (ONE + s.peg_moves[p]);
+            (Some(p), Some((moved, m))) if p == moved && m != 0 => {
+                let product = g * (ONE + m);
                 (product + ONE / 2).div_euclid(ONE)
             }
             _ => g,
@@ -149,10 +155,15 @@ fn linear_narrow(terms: &[crate::book::NarrowTerms], f: &[i64]) -> (i128, i128, 
 /// Evaluates every scenario.
 pub(crate) fn run(
     book: &Book,
-    scenarios: Vec<Scenario>,
+    scenarios: Scenarios,
     horizon_years: f64,
     labels: &[String],
 ) -> Stress {
+    let Scenarios {
+        list: scenarios,
+        group_moves,
+        groups,
+    } = scenarios;
     let mut markets = vec![MarketStress::default(); book.markets.len()];
     let classes = WeightClasses::new(&scenarios);
     let n_classes = classes.weights.len();
@@ -178,7 +189,12 @@ pub(crate) fn run(
 
     let mut f_narrow: Vec<i64> = Vec::with_capacity(book.keys.len());
     for (si, s) in scenarios.into_iter().enumerate() {
-        factors(book, &s, &mut f);
+        factors(
+            book,
+            &group_moves[si * groups..(si + 1) * groups],
+            s.peg_move,
+            &mut f,
+        );
         // Factors (around 1e9) always fit in `i64` for a validated model; if one did not, every
         // market takes the `i128` path.
         f_narrow.clear();
@@ -204,16 +220,16 @@ pub(crate) fn run(
                 }
             }
         }
-        let vol_factor = if book.options.is_empty() {
-            1.0
-        } else {
-            1.0 + s.vol_change.to_f64().unwrap_or(0.0)
-        };
+        let vol_factor = s.vol_factor;
         for (i, leg) in book.options.iter().enumerate() {
             let v = if f[leg.key] == ONE && s.vol_change.is_zero() {
                 unmoved[i]
             } else {
-                leg.value_fixed_at(f[leg.key] as f64 / ONE as f64, vol_factor, horizon_years)
+                leg.value_fixed_at(
+                    fixed::to_f64(f[leg.key]) / ONE as f64,
+                    vol_factor,
+                    horizon_years,
+                )
             };
             option_values[i] = v;
             if oracle.is_none() {
@@ -315,33 +331,10 @@ pub(crate) fn run(
             worst = Some(si);
             worst_loss = loss;
         }
-        let mut moves: Vec<GroupMove> = Vec::new();
-        for (g, m) in s.group_moves.iter().enumerate() {
-            if *m != 0 {
-                moves.push(GroupMove {
-                    group: book.groups[g].name.clone(),
-                    change: scenarios::change(*m),
-                });
-            }
-        }
-        for (p, m) in s.peg_moves.iter().enumerate() {
-            if *m != 0 {
-                moves.push(GroupMove {
-                    group: book.pegs[p].name.clone(),
-                    change: scenarios::change(*m),
-                });
-            }
-        }
-        if let Some(d) = s.oracle {
-            moves.push(GroupMove {
-                group: "oracle".into(),
-                change: d,
-            });
-        }
         outcomes.push(ScenarioOutcome {
             id: s.id,
             kind: s.kind,
-            moves,
+            moves: s.moves,
             vol_change: s.vol_change,
             weight: s.weight,
             pnl_usd: fixed::normalized(pnl_money, MONEY),

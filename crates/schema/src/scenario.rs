@@ -1,5 +1,7 @@
 //! Outcomes of the stress scenarios.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,9 @@ pub enum ScenarioKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GroupMove {
     /// Risk group, or peg name for depeg scenarios.
-    pub group: String,
+    // Shared (`Arc`): a grid names the same few groups in every one of its scenarios.
+    #[schemars(with = "String")]
+    pub group: Arc<str>,
     /// Relative price move (−0.35 = −35 %).
     #[schemars(with = "crate::export::DecimalString")]
     pub change: Decimal,

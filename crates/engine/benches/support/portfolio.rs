@@ -204,4 +204,3 @@ pub(crate) fn portfolio_with(n: usize, with_options: bool) -> ProfileInput {
         as_of: Utc.timestamp_opt(1_700_000_002, 0).single().expect("time"),
     }
 }
-
