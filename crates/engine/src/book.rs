@@ -143,14 +143,17 @@ pub(crate) struct BucketFixed {
     pub(crate) pnl_slope: i128,
 }
 
-/// The three terms the grid multiplies in every scenario (`a_net`, `q`, `pnl_slope`), narrowed to
+/// The terms the grid multiplies in every scenario (`a_net − q`, `pnl_slope`; `q` when a market's
+/// requirement is needed on its own), narrowed to
 /// `i64` at 1e-8 USD (±9.2e10 USD per bucket). With factors in `i64` too, each product is a single
 /// widening multiplication instead of a full `i128` one. A market with a bucket beyond the range
 /// keeps the `i128` terms ([`MarketBook::narrow`] is then `None`): same integers, same results.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NarrowTerms {
     pub(crate) key: usize,
-    pub(crate) a_net: i64,
+    /// `a_net − q`: the bucket's margin excess per unit of factor, all the grid needs in most
+    /// scenarios.
+    pub(crate) excess: i64,
     pub(crate) q: i64,
     pub(crate) pnl_slope: i64,
 }
@@ -159,7 +162,7 @@ impl NarrowTerms {
     fn of(b: &BucketFixed) -> Option<Self> {
         Some(Self {
             key: b.key,
-            a_net: i64::try_from(b.a_net).ok()?,
+            excess: i64::try_from(b.a_net.checked_sub(b.q)?).ok()?,
             q: i64::try_from(b.q).ok()?,
             pnl_slope: i64::try_from(b.pnl_slope).ok()?,
         })

@@ -13,7 +13,7 @@
 //! * the portfolio margin ([`model`] configures it): a price vector with provenance and oracle
 //!   divergence (`prices`), an exposure book built in one traversal (`book`), a scenario grid per
 //!   risk group with correlated and joint moves, depegs, oracle divergence and carry
-//!   (`scenarios`, [`correlation`]), full revaluation with each protocol's own liquidation rule
+//!   (`scenarios`, [`correlation`]; compiled once per model and book shape, [`GridCache`]), full revaluation with each protocol's own liquidation rule
 //!   (`stress`), option pricing and greeks ([`pricing`]), add-ons and requirements (`margin`,
 //!   `haircut`), the liquidation surface (`surface`), the risk score ([`score`]), segments
 //!   (`segments`), rebalancing advice ([`rebalance`]) and what-if simulation ([`simulate`]);
@@ -28,6 +28,7 @@ mod book;
 pub mod checks;
 pub mod correlation;
 mod fixed;
+mod grids;
 mod haircut;
 mod margin;
 pub mod model;
@@ -47,6 +48,7 @@ mod stress;
 mod surface;
 pub mod totals;
 
+pub use grids::GridCache;
 pub use model::{ModelError, RiskModel};
 pub use profile::{ProfileInput, compute_profile, compute_segmented_profile};
 pub use settings::EngineSettings;

@@ -119,7 +119,8 @@ pub fn compute_segmented_profile(
         .map(|s| totals::of_positions(&s.positions))
         .collect();
     let pairs: Vec<(&ProtocolSnapshot, &Totals)> = counted.iter().zip(&market_totals).collect();
-    let ctx = risk::Context::new(&settings.model, settings.max_price_age_secs, as_of);
+    let ctx = risk::Context::new(&settings.model, settings.max_price_age_secs, as_of)
+        .with_grids(&settings.grids);
     let mut book = risk::build_book(&pairs, &ctx);
     for (market, instrument) in &book.unpriced_options {
         let scope = counted

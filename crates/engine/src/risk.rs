@@ -6,11 +6,12 @@ use rust_decimal::Decimal;
 use unimargin_schema::{GroupExposure, ProtocolRisk, ProtocolSnapshot, RiskProfile, Totals};
 
 use crate::{
+    GridCache,
     book::{self, Book},
     correlation::Correlation,
     margin,
     model::RiskModel,
-    options, scenarios, score, stress, surface,
+    options, score, stress, surface,
 };
 
 /// What every assessment of one profile shares.
@@ -21,6 +22,8 @@ pub(crate) struct Context<'a> {
     pub(crate) max_price_age_secs: u64,
     pub(crate) as_of: DateTime<Utc>,
     pub(crate) notes: Vec<String>,
+    /// Where compiled scenario grids are found and kept.
+    pub(crate) grids: GridCache,
 }
 
 impl<'a> Context<'a> {
@@ -38,7 +41,14 @@ impl<'a> Context<'a> {
             max_price_age_secs,
             as_of,
             notes,
+            grids: GridCache::default(),
         }
+    }
+
+    /// Uses `grids` (the settings' cache) for the scenario grids, instead of a cache of its own.
+    pub(crate) fn with_grids(mut self, grids: &GridCache) -> Self {
+        self.grids = grids.clone();
+        self
     }
 }
 
@@ -88,9 +98,9 @@ fn oracle_quality(book: &Book, max_age: u64) -> Decimal {
 pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Assessment {
     let model = ctx.model;
     let labels: Vec<String> = book.markets.iter().map(|m| m.label.clone()).collect();
-    let scenarios = scenarios::build(book, model, &ctx.correlation);
+    let scenarios = ctx.grids.grid(book, model, &ctx.correlation);
     let horizon_years = f64::from(model.grid.horizon_days) / 365.0;
-    let stress = stress::run(book, scenarios, horizon_years, &labels);
+    let stress = stress::run(book, &scenarios, horizon_years, &labels);
     let (margin, standalone) = margin::portfolio(book, &stress, model, complete);
     let liquidation_surface = surface::surface(book, &labels);
     let group_names: Vec<String> = book.groups.iter().map(|g| g.name.clone()).collect();

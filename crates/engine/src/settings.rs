@@ -1,6 +1,6 @@
 //! Engine settings.
 
-use crate::model::RiskModel;
+use crate::{grids::GridCache, model::RiskModel};
 
 /// Knobs of the engine, from `config/` (`[risk]`, and the risk model from `config/risk.toml`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -17,6 +17,10 @@ pub struct EngineSettings {
     /// from `config/risk.toml`; the default is a conservative generic model.
     #[serde(default)]
     pub model: RiskModel,
+    /// Scenario grids compiled for this model, shared by every profile computed with these
+    /// settings (and their clones). Not configuration: it never changes a result.
+    #[serde(skip)]
+    pub grids: GridCache,
 }
 
 fn default_max_price_age() -> u64 {
@@ -29,6 +33,7 @@ impl Default for EngineSettings {
             max_price_age_secs: default_max_price_age(),
             require_price_age: false,
             model: RiskModel::default(),
+            grids: GridCache::default(),
         }
     }
 }

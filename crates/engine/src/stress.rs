@@ -138,24 +138,75 @@ fn linear_wide(terms: &[crate::book::BucketFixed], f: &[i128]) -> (i128, i128, i
     (a, q, p)
 }
 
-/// [`linear_wide`] on `i64` terms and factors: the same integers, each product a widening
-/// `i64 × i64 → i128` multiplication.
-fn linear_narrow(terms: &[crate::book::NarrowTerms], f: &[i64]) -> (i128, i128, i128) {
-    const ONE_64: i64 = ONE as i64;
-    let (mut a, mut q, mut p) = (0i128, 0i128, 0i128);
-    for t in terms {
-        let fk = f[t.key];
-        a += i128::from(fk) * i128::from(t.a_net);
-        q += i128::from(fk) * i128::from(t.q);
-        p += i128::from(fk - ONE_64) * i128::from(t.pnl_slope);
+/// A market's `i64` grid terms split by whether their asset can move in a price scenario: the
+/// assets of numeraire groups (USD) move only when a peg of theirs does, so in every other
+/// scenario their terms contribute the same `Σ 1 × (a_net − q)` (and no P&L), summed once here.
+/// Integer sums do not depend on order, so the results are the same.
+struct SplitTerms<'a> {
+    moving: Vec<crate::book::NarrowTerms>,
+    /// `Σ ONE × (a_net − q)` of the others.
+    fixed_excess: i128,
+    all: &'a [crate::book::NarrowTerms],
+}
+
+impl<'a> SplitTerms<'a> {
+    fn new(book: &Book, terms: &'a [crate::book::NarrowTerms]) -> Self {
+        let (fixed, moving): (Vec<crate::book::NarrowTerms>, Vec<_>) = terms
+            .iter()
+            .partition(|t| book.groups[book.keys[t.key].group].numeraire);
+        Self {
+            fixed_excess: fixed.iter().map(|t| ONE * i128::from(t.excess)).sum(),
+            moving,
+            all: terms,
+        }
     }
-    (a, q, p)
+}
+
+/// A market's option terms in a scenario (at 1e-17): the collateral its bought options count
+/// for and the requirement of its written ones, each read `down` / `up` by the oracle.
+fn option_parts(
+    book: &Book,
+    options: &[usize],
+    values: &[i128],
+    down: i128,
+    up: i128,
+) -> (i128, i128) {
+    let (mut adjusted, mut requirement) = (0i128, 0i128);
+    for &i in options {
+        let leg = &book.options[i];
+        let v = values[i];
+        match (leg.side, leg.weight_fixed) {
+            (Side::Long, Some(w)) => adjusted += (v * w).div_euclid(ONE) * down,
+            (Side::Short, Some(w)) => requirement += -((-(v * w)).div_euclid(ONE)) * up,
+            _ => {}
+        }
+    }
+    (adjusted, requirement)
+}
+
+/// What the grid computes of one scenario before visiting the markets.
+struct ScenarioState {
+    /// The oracle scenario's deviation (1e-9) and its factors read low (assets) and high
+    /// (liabilities), each rounded against the account.
+    oracle: Option<(i128, Vec<i128>, Vec<i128>)>,
+    /// Whether every factor fits in `i64` (always, for a validated model).
+    narrow: bool,
+    /// Whether every numeraire asset's factor is exactly one.
+    numeraires_unmoved: bool,
+    /// The portfolio's P&L (1e-17): carry, linear moves, options.
+    pnl: i128,
 }
 
 /// Evaluates every scenario.
+///
+/// Three passes: per scenario, the factors, option values and portfolio P&L; then per market,
+/// every scenario — each term's column of factors multiplied in one loop over the scenarios,
+/// the market's fixed data read once; then per scenario, the outcome. Every sum is an exact
+/// integer, and the penalties (the one `Decimal` sum) are added in market order within each
+/// scenario, so the order of the loops does not change a digit.
 pub(crate) fn run(
     book: &Book,
-    scenarios: Scenarios,
+    scenarios: &Scenarios,
     horizon_years: f64,
     labels: &[String],
 ) -> Stress {
@@ -164,21 +215,14 @@ pub(crate) fn run(
         group_moves,
         groups,
     } = scenarios;
-    let mut markets = vec![MarketStress::default(); book.markets.len()];
-    let classes = WeightClasses::new(&scenarios);
+    let (groups, n_scenarios, n_keys, n_options) = (
+        *groups,
+        scenarios.len(),
+        book.keys.len(),
+        book.options.len(),
+    );
+    let classes = WeightClasses::new(scenarios);
     let n_classes = classes.weights.len();
-    // Per market and weight class, the largest `y` (see [`WeightClasses`]).
-    let mut largest_y: Vec<Option<i128>> = vec![None; book.markets.len() * n_classes];
-    let mut outcomes = Vec::with_capacity(scenarios.len());
-    let mut worst: Option<usize> = None;
-    let mut worst_loss = Decimal::MIN;
-    let mut f: Vec<i128> = Vec::with_capacity(book.keys.len());
-    let mut f_long: Vec<i128> = Vec::with_capacity(book.keys.len());
-    let mut f_short: Vec<i128> = Vec::with_capacity(book.keys.len());
-    let mut option_values = vec![0i128; book.options.len()];
-    // Each option's signed value change (at 1e-17), for its market's own P&L.
-    let mut option_changes = vec![0i128; book.options.len()];
-    let mut liquidated: Vec<(Decimal, usize)> = Vec::new();
     let carry = fixed::to_fixed(book.carry, MONEY, RoundingStrategy::ToPositiveInfinity) * ONE;
     // Options revalued without a move (only time passes) are the same in many scenarios.
     let unmoved: Vec<i128> = book
@@ -186,9 +230,21 @@ pub(crate) fn run(
         .iter()
         .map(|l| l.value_fixed_at(1.0, 1.0, horizon_years))
         .collect();
+    let numeraire_keys: Vec<usize> = (0..n_keys)
+        .filter(|k| book.groups[book.keys[*k].group].numeraire)
+        .collect();
 
-    let mut f_narrow: Vec<i64> = Vec::with_capacity(book.keys.len());
-    for (si, s) in scenarios.into_iter().enumerate() {
+    // Pass 1: per scenario.
+    let mut states: Vec<ScenarioState> = Vec::with_capacity(n_scenarios);
+    // Each scenario's factor per asset (1e-9), scenario by scenario.
+    let mut rows: Vec<i128> = Vec::with_capacity(n_keys * n_scenarios);
+    let mut f = Vec::with_capacity(n_keys);
+    // Factors by asset, scenario by scenario within (column-major), for the markets' loops.
+    let mut columns = vec![0i64; n_keys * n_scenarios];
+    // Option values and signed value changes (1e-17), scenario-major.
+    let mut option_values = vec![0i128; n_options * n_scenarios];
+    let mut option_changes = vec![0i128; n_options * n_scenarios];
+    for (si, s) in scenarios.iter().enumerate() {
         factors(
             book,
             &group_moves[si * groups..(si + 1) * groups],
@@ -196,20 +252,28 @@ pub(crate) fn run(
             &mut f,
         );
         // Factors (around 1e9) always fit in `i64` for a validated model; if one did not, every
-        // market takes the `i128` path.
-        f_narrow.clear();
-        f_narrow.extend(f.iter().map_while(|x| i64::try_from(*x).ok()));
-        let narrow_factors = f_narrow.len() == f.len();
-        let oracle = s
-            .oracle
-            .map(|d| fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity));
-        if let Some(dev) = oracle {
-            // Assets read low, liabilities high, each rounded against the account.
-            f_long.clear();
-            f_long.extend(f.iter().map(|x| (x * (ONE - dev)).div_euclid(ONE)));
-            f_short.clear();
-            f_short.extend(f.iter().map(|x| -((-(x * (ONE + dev))).div_euclid(ONE))));
+        // market takes the `i128` path in this scenario.
+        let mut narrow = true;
+        for (k, x) in f.iter().enumerate() {
+            match i64::try_from(*x) {
+                Ok(x) => columns[k * n_scenarios + si] = x,
+                Err(_) => narrow = false,
+            }
         }
+        let numeraires_unmoved = numeraire_keys.iter().all(|k| f[*k] == ONE);
+        let oracle = s.oracle.map(|d| {
+            let dev = fixed::to_fixed(d, FACTOR, RoundingStrategy::ToPositiveInfinity);
+            // Assets read low, liabilities high, each rounded against the account.
+            let low = f
+                .iter()
+                .map(|x| (x * (ONE - dev)).div_euclid(ONE))
+                .collect();
+            let high = f
+                .iter()
+                .map(|x| -((-(x * (ONE + dev))).div_euclid(ONE)))
+                .collect();
+            (dev, low, high)
+        });
         // P&L at 1e-17: Σ (f − 1) × slope, less carry, plus option changes.
         let mut pnl: i128 = -carry;
         if oracle.is_none() {
@@ -220,18 +284,17 @@ pub(crate) fn run(
                 }
             }
         }
-        let vol_factor = s.vol_factor;
         for (i, leg) in book.options.iter().enumerate() {
             let v = if f[leg.key] == ONE && s.vol_change.is_zero() {
                 unmoved[i]
             } else {
                 leg.value_fixed_at(
                     fixed::to_f64(f[leg.key]) / ONE as f64,
-                    vol_factor,
+                    s.vol_factor,
                     horizon_years,
                 )
             };
-            option_values[i] = v;
+            option_values[si * n_options + i] = v;
             if oracle.is_none() {
                 let change = (v - leg.value_fixed) * ONE;
                 let change = if leg.side == Side::Long {
@@ -239,57 +302,124 @@ pub(crate) fn run(
                 } else {
                     -change
                 };
-                option_changes[i] = change;
+                option_changes[si * n_options + i] = change;
                 pnl += change;
             }
         }
-        let class = classes.of_scenario[si];
+        rows.extend_from_slice(&f);
+        states.push(ScenarioState {
+            oracle,
+            narrow,
+            numeraires_unmoved,
+            pnl,
+        });
+    }
 
-        liquidated.clear();
-        let mut penalties = Decimal::ZERO;
-        for (m, market) in book.markets.iter().enumerate() {
-            let mut adjusted = market.constant_fixed;
-            let mut requirement: i128 = 0;
+    // Pass 2: per market, every scenario.
+    let mut markets = vec![MarketStress::default(); book.markets.len()];
+    // Per market and weight class, the largest `y` (see [`WeightClasses`]).
+    let mut largest_y: Vec<Option<i128>> = vec![None; book.markets.len() * n_classes];
+    let mut penalties = vec![Decimal::ZERO; n_scenarios];
+    let mut liquidated: Vec<Vec<(Decimal, usize)>> = vec![Vec::new(); n_scenarios];
+    // One market's `Σ f × (a_net − q)` and `Σ (f − 1) × pnl_slope` per scenario.
+    let mut excess_sums = vec![0i128; n_scenarios];
+    let mut pnl_sums = vec![0i128; n_scenarios];
+    for (m, market) in book.markets.iter().enumerate() {
+        let split = market.narrow.as_deref().map(|t| SplitTerms::new(book, t));
+        if let Some(split) = &split {
+            excess_sums.fill(0);
+            pnl_sums.fill(0);
+            for t in &split.moving {
+                add_column(
+                    &columns[t.key * n_scenarios..(t.key + 1) * n_scenarios],
+                    t,
+                    &mut excess_sums,
+                    &mut pnl_sums,
+                );
+            }
+        }
+        let stats = &mut markets[m];
+        for (si, state) in states.iter().enumerate() {
+            let values = &option_values[si * n_options..(si + 1) * n_options];
             // The market's own P&L, like the portfolio's (only carry in the oracle scenario).
             let mut own_pnl = -market.carry_fixed;
-            if oracle.is_none() {
-                let (a, q, p) = match (&market.narrow, narrow_factors) {
-                    (Some(terms), true) => linear_narrow(terms, &f_narrow),
-                    _ => linear_wide(&market.fixed, &f),
-                };
-                adjusted += a;
-                requirement += q;
-                own_pnl += p;
-                for &i in &market.options {
-                    own_pnl += option_changes[i];
-                }
-            } else {
-                for b in &market.fixed {
-                    adjusted += f_long[b.key] * b.a_long - f_short[b.key] * b.a_short;
-                    requirement += f_short[b.key] * b.q;
-                }
-            }
-            let (down, up) = match oracle {
-                Some(dev) => (ONE - dev, ONE + dev),
+            let (down, up) = match &state.oracle {
+                Some((dev, _, _)) => (ONE - dev, ONE + dev),
                 None => (ONE, ONE),
             };
-            for &i in &market.options {
-                let leg = &book.options[i];
-                let v = option_values[i];
-                match (leg.side, leg.weight_fixed) {
-                    (Side::Long, Some(w)) => adjusted += (v * w).div_euclid(ONE) * down,
-                    (Side::Short, Some(w)) => requirement += -((-(v * w)).div_euclid(ONE)) * up,
-                    _ => {}
+            let (option_adjusted, option_requirement) =
+                option_parts(book, &market.options, values, down, up);
+            if state.oracle.is_none() {
+                for &i in &market.options {
+                    own_pnl += option_changes[si * n_options + i];
                 }
             }
-            let excess = adjusted - requirement;
-            let stats = &mut markets[m];
-            if stats.worst.is_none_or(|(e, _)| excess < e) {
+            // The margin excess (adjusted − requirement), and the two parts when computed: the
+            // usual path needs only their difference, and computes the parts when the market is
+            // at its worst so far or may liquidate.
+            let f = &rows[si * n_keys..(si + 1) * n_keys];
+            let (excess, parts) = match (&split, state.narrow && state.oracle.is_none()) {
+                (Some(split), true) => {
+                    let (mut e, mut p) = (excess_sums[si], pnl_sums[si]);
+                    if state.numeraires_unmoved {
+                        e += split.fixed_excess;
+                    } else {
+                        for t in split.all {
+                            if book.groups[book.keys[t.key].group].numeraire {
+                                let fk = columns[t.key * n_scenarios + si];
+                                e += i128::from(fk) * i128::from(t.excess);
+                                p += i128::from(fk - ONE as i64) * i128::from(t.pnl_slope);
+                            }
+                        }
+                    }
+                    own_pnl += p;
+                    (
+                        market.constant_fixed + e + option_adjusted - option_requirement,
+                        None,
+                    )
+                }
+                _ => {
+                    let mut adjusted = market.constant_fixed + option_adjusted;
+                    let mut requirement = option_requirement;
+                    match &state.oracle {
+                        None => {
+                            let (a, q, p) = linear_wide(&market.fixed, f);
+                            adjusted += a;
+                            requirement += q;
+                            own_pnl += p;
+                        }
+                        Some((_, low, high)) => {
+                            for b in &market.fixed {
+                                adjusted += low[b.key] * b.a_long - high[b.key] * b.a_short;
+                                requirement += high[b.key] * b.q;
+                            }
+                        }
+                    }
+                    (adjusted - requirement, Some((adjusted, requirement)))
+                }
+            };
+            let new_worst = stats.worst.is_none_or(|(e, _)| excess < e);
+            let (adjusted, requirement) = match parts {
+                Some(parts) => parts,
+                None if new_worst || excess < 0 => {
+                    let requirement = split.as_ref().map_or(0, |t| {
+                        t.all
+                            .iter()
+                            .map(|t| {
+                                i128::from(columns[t.key * n_scenarios + si]) * i128::from(t.q)
+                            })
+                            .sum::<i128>()
+                    }) + option_requirement;
+                    (excess + requirement, requirement)
+                }
+                None => (0, 0),
+            };
+            if new_worst {
                 stats.worst = Some((excess, si));
                 stats.worst_parts = (adjusted, requirement);
             }
             let mut own_penalty: i128 = 0;
-            if requirement > 0 && adjusted < requirement {
+            if excess < 0 && requirement > 0 {
                 stats.liquidated_in += 1;
                 let mut liabilities: i128 = 0;
                 for b in &market.fixed {
@@ -299,29 +429,38 @@ pub(crate) fn run(
                 }
                 for &i in &market.options {
                     if book.options[i].side == Side::Short {
-                        liabilities += option_values[i] * ONE;
+                        liabilities += values[i] * ONE;
                     }
                 }
                 let liabilities = fixed::product_to_decimal(liabilities);
-                let up = Decimal::ONE + s.oracle.unwrap_or(Decimal::ZERO);
+                let up = Decimal::ONE + scenarios[si].oracle.unwrap_or(Decimal::ZERO);
                 let penalty = market.penalty * liabilities * up;
                 own_penalty = fixed::to_fixed(penalty, MONEY, RoundingStrategy::ToPositiveInfinity);
-                penalties += penalty;
+                penalties[si] += penalty;
                 let health = fixed::product_to_decimal(adjusted.max(0))
                     / fixed::product_to_decimal(requirement);
-                liquidated.push((health, m));
+                liquidated[si].push((health, m));
             }
             // The market's own loss is weight × (penalty − P&L); keep its largest `y`.
             let y = own_penalty * ONE - own_pnl;
-            let slot = &mut largest_y[m * n_classes + class];
+            let slot = &mut largest_y[m * n_classes + classes.of_scenario[si]];
             if slot.is_none_or(|l| y > l) {
                 *slot = Some(y);
             }
         }
+    }
+
+    // Pass 3: per scenario, the outcome.
+    let mut outcomes = Vec::with_capacity(n_scenarios);
+    let mut worst: Option<usize> = None;
+    let mut worst_loss = Decimal::MIN;
+    for (si, ((s, state), mut liquidated)) in
+        scenarios.iter().zip(&states).zip(liquidated).enumerate()
+    {
         liquidated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        let pnl_money = pnl.div_euclid(ONE);
+        let pnl_money = state.pnl.div_euclid(ONE);
         let pnl = fixed::money_to_decimal(pnl_money);
-        let penalties = penalties
+        let penalties = penalties[si]
             .round_dp_with_strategy(8, RoundingStrategy::ToPositiveInfinity)
             .normalize();
         let loss = (s.weight * (penalties - pnl))
@@ -332,9 +471,9 @@ pub(crate) fn run(
             worst_loss = loss;
         }
         outcomes.push(ScenarioOutcome {
-            id: s.id,
+            id: s.id.clone(),
             kind: s.kind,
-            moves: s.moves,
+            moves: s.moves.clone(),
             vol_change: s.vol_change,
             weight: s.weight,
             pnl_usd: fixed::normalized(pnl_money, MONEY),
@@ -355,6 +494,17 @@ pub(crate) fn run(
             Decimal::ZERO
         },
         markets,
+    }
+}
+
+/// Adds one term's `f × (a_net − q)` and `(f − 1) × pnl_slope` for every scenario, `column`
+/// holding the term's asset's factor in each.
+fn add_column(column: &[i64], t: &crate::book::NarrowTerms, excess: &mut [i128], pnl: &mut [i128]) {
+    const ONE_64: i64 = ONE as i64;
+    let (x, slope) = (i128::from(t.excess), i128::from(t.pnl_slope));
+    for ((f, e), p) in column.iter().zip(excess.iter_mut()).zip(pnl.iter_mut()) {
+        *e += i128::from(*f) * x;
+        *p += i128::from(*f - ONE_64) * slope;
     }
 }
 

@@ -451,3 +451,46 @@ fn perp_pnl_counts_at_maintenance_but_positive_pnl_not_at_initial() {
     assert_eq!(p.totals.initial_margin_usd, d("400")); // 4000 × 0.1
     assert_eq!(p.health, Some(Health::Finite(d("7"))));
 }
+
+/// Grids are compiled once per model and book shape and shared by clones of the settings; a
+/// model changed afterwards (its fields are public) must get its own grid, never a stale one.
+#[test]
+fn a_cached_grid_is_never_used_for_a_changed_model() {
+    let book = || {
+        input(
+            vec![snapshot(
+                "aave-v3",
+                vec![
+                    supply("WETH", "10", "2000", "0.8", "0.85"),
+                    debt("USDC", "5000", "1"),
+                ],
+            )],
+            vec![],
+        )
+    };
+    let mut settings = EngineSettings::default();
+    let first = compute_profile(book(), &settings);
+    // The same settings again: the cached grid gives the same profile.
+    assert_eq!(compute_profile(book(), &settings), first);
+
+    settings.model.grid.moves = vec![d("0.5")];
+    settings.model.grid.joint = false;
+    let changed = compute_profile(book(), &settings);
+    let fresh = compute_profile(
+        book(),
+        &EngineSettings {
+            model: settings.model.clone(),
+            ..EngineSettings::default()
+        },
+    );
+    assert_eq!(changed, fresh, "the changed model builds its own grid");
+    assert_ne!(changed.risk.scenarios, first.risk.scenarios);
+    let ids: Vec<&str> = changed
+        .risk
+        .scenarios
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    // The one grid move, 50 %, scaled by the default group's 1.5 (volatility ÷ reference).
+    assert!(ids.contains(&"WETH-75%"), "{ids:?}");
+}
