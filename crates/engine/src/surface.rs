@@ -10,7 +10,7 @@
 //! the group are solved numerically (a scan then bisection on the repriced excess, in `f64`: the
 //! result is a move, rounded to 1e-6).
 
-use rust_decimal::{Decimal, prelude::ToPrimitive};
+use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
 use unimargin_schema::{LiquidationPoint, LiquidationSurface, Side, SurfaceAxis};
 
 use crate::book::{Book, MarketBook};
@@ -113,12 +113,18 @@ impl<'a> Excess<'a> {
     }
 }
 
-/// First move in `direction` (−1 fall, +1 rise) at which `market` liquidates, for a market with
-/// options on the axis. Scans up to −99 % / +1000 % in 16 steps (finer near zero), then bisects.
-fn numeric(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
+/// First fall and first rise at which the market liquidates, for a market with options on the
+/// axis (both start from the excess now, evaluated once).
+fn numeric(excess: &Excess<'_>) -> (Option<Decimal>, Option<Decimal>) {
     if excess.at(0.0) < 0.0 {
-        return Some(Decimal::ZERO);
+        return (Some(Decimal::ZERO), Some(Decimal::ZERO));
     }
+    (numeric_from(excess, -1.0), numeric_from(excess, 1.0))
+}
+
+/// First move in `direction` (−1 fall, +1 rise) at which the market liquidates, the excess now
+/// being nonnegative. Scans up to −99 % / +1000 % in 16 steps (finer near zero), then bisects.
+fn numeric_from(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
     let limit = if direction < 0.0 { 0.99 } else { 10.0 };
     let steps = 16;
     let mut prev = 0.0;
@@ -172,36 +178,36 @@ fn excess_now(book: &Book, market: &MarketBook) -> (i128, i128) {
 /// the market.
 type Best = Option<(Decimal, i128, usize)>;
 
-/// `(fall, rise)` at which `market` liquidates on the axis; `now` is [`excess_now`].
+/// A move found on one market: the move and the same at 1e-6 as an integer (every move has at
+/// most six places, so the integers compare as the moves do).
+type Move = Option<(Decimal, i128)>;
+
+/// `(fall, rise)` at which `market` liquidates on the axis; `now` is [`excess_now`], `slope` the
+/// sum of `a_net − q_now` over the market's buckets on the axis, `has_options` whether the market
+/// holds options on it.
 fn market_moves(
     book: &Book,
     market: &MarketBook,
     now: (i128, i128),
     axis: Axis,
+    (slope, has_options): (i128, bool),
     best: (&Best, &Best),
-) -> (Option<Decimal>, Option<Decimal>) {
-    let has_options = market
-        .options
-        .iter()
-        .any(|i| in_axis(book, book.options[*i].key, axis));
+) -> (Move, Move) {
     if has_options {
         let excess = Excess::new(book, market, axis);
-        return (numeric(&excess, -1.0), numeric(&excess, 1.0));
+        let micro = |d: Decimal| (d, crate::fixed::to_fixed(d, 6, RoundingStrategy::ToZero));
+        let (down, up) = numeric(&excess);
+        return (down.map(micro), up.map(micro));
     }
     // The slope of the excess along the axis (the axis's assets less their requirements).
     let (e, requirement) = now;
-    let mut s: i128 = 0;
-    for b in &market.fixed {
-        if in_axis(book, b.key, axis) {
-            s += b.a_net - b.q_now;
-        }
-    }
+    let s = slope;
     if requirement <= 0 {
         // Without liabilities there is nothing to liquidate, whatever prices do.
         return (None, None);
     }
     if e < 0 {
-        return (Some(Decimal::ZERO), Some(Decimal::ZERO));
+        return (Some((Decimal::ZERO, 0)), Some((Decimal::ZERO, 0)));
     }
     if s == 0 {
         return (None, None);
@@ -216,13 +222,54 @@ fn market_moves(
     {
         return (None, None);
     }
-    let r = (-crate::fixed::money_to_decimal(e) / crate::fixed::money_to_decimal(s)).round_dp(6);
+    let r = linear_move(e, s);
     if s > 0 {
         // A fall of more than 100 % is impossible.
-        ((r > Decimal::NEGATIVE_ONE).then_some(r), None)
+        ((r.1 > -1_000_000).then_some(r), None)
     } else {
         (None, Some(r))
     }
+}
+
+/// `round₆(−e ÷ s)` for `e ≥ 0` and `s ≠ 0` (money at 1e-8), as the `Decimal` division and
+/// `round_dp(6)` give it (value and representation), with the same at 1e-6 as an integer.
+///
+/// In integers where they show the same result: for `e ÷ s` below 1e8, `Decimal` keeps the
+/// quotient to at least 20 places, within 1e-20 (1e-14 at 1e-6) of the exact ratio. When the exact
+/// ratio at 1e-6, `k + r ÷ |s|`, has a fraction more than 1e-13 away from 0, ½ and 1, the
+/// `Decimal` quotient lies strictly between the same neighbours: it has more than six places (so
+/// `round_dp(6)` gives scale 6) and rounds to the same nearest integer, with no tie. Other
+/// ratios (exact at six places, near a tie, rounding to zero, huge) take the `Decimal` path.
+fn linear_move(e: i128, s: i128) -> (Decimal, i128) {
+    if e == 0 {
+        // `0 ÷ s` is `Decimal::ZERO` whatever the sign.
+        return (Decimal::ZERO, 0);
+    }
+    if let Some(micro) = linear_move_fixed(e, s) {
+        return (Decimal::from_i128_with_scale(micro, 6), micro);
+    }
+    let r = (-crate::fixed::money_to_decimal(e) / crate::fixed::money_to_decimal(s)).round_dp(6);
+    (r, crate::fixed::to_fixed(r, 6, RoundingStrategy::ToZero))
+}
+
+/// [`linear_move`] at 1e-6 in integers, `None` where they cannot show the `Decimal` result.
+fn linear_move_fixed(e: i128, s: i128) -> Option<i128> {
+    const MARGIN: i128 = 10_000_000_000_000;
+    if e <= 0 || e >= 1 << 96 || s.unsigned_abs() >= 1 << 96 {
+        return None;
+    }
+    let d = s.abs();
+    let n = e.checked_mul(1_000_000)?;
+    let (k, r) = (n / d, n % d);
+    let near = |x: i128| x.checked_mul(MARGIN).is_none_or(|x| x <= d);
+    if k >= 100_000_000_000_000 || near(r) || near(d - r) || near((2 * r - d).abs()) {
+        return None;
+    }
+    let k = if 2 * r > d { k + 1 } else { k };
+    if k == 0 {
+        return None;
+    }
+    Some(if s > 0 { -k } else { k })
 }
 
 /// The surface for every volatile group held and every peg held.
@@ -248,26 +295,61 @@ pub(crate) fn surface(book: &Book, labels: &[String]) -> Vec<LiquidationSurface>
         }
     }
     axes.sort_by(|a, b| (a.1 as u8, &a.0).cmp(&(b.1 as u8, &b.0)));
-    let now: Vec<(i128, i128)> = book.markets.iter().map(|m| excess_now(book, m)).collect();
-    // A move (rounded to 6 places) at 1e-6, exactly.
-    let micro = |d: Decimal| crate::fixed::to_fixed(d, 6, rust_decimal::RoundingStrategy::ToZero);
-    axes.into_iter()
-        .map(|(underlying, kind, axis, price)| {
-            let mut down: Best = None;
-            let mut up: Best = None;
-            for (m, market) in book.markets.iter().enumerate() {
-                let (d, u) = market_moves(book, market, now[m], axis, (&down, &up));
-                if let Some(d) = d
-                    && down.is_none_or(|(best, _, _)| d > best)
-                {
-                    down = Some((d, micro(d), m));
-                }
-                if let Some(u) = u
-                    && up.is_none_or(|(best, _, _)| u < best)
-                {
-                    up = Some((u, micro(u), m));
-                }
+    // The axis of each group and each peg, so that a market's slopes on every axis are summed
+    // in one pass over its buckets.
+    let mut group_axis = vec![None; book.groups.len()];
+    let mut peg_axis = vec![None; book.pegs.len()];
+    for (a, (_, _, axis, _)) in axes.iter().enumerate() {
+        match *axis {
+            Axis::Group(g) => group_axis[g] = Some(a),
+            Axis::Peg(p) => peg_axis[p] = Some(a),
+        }
+    }
+    let key_axes = |key: usize| {
+        let k = &book.keys[key];
+        (group_axis[k.group], k.peg.and_then(|p| peg_axis[p]))
+    };
+    // Markets in order on every axis, as each axis keeps the first of equal moves.
+    let mut best: Vec<(Best, Best)> = vec![(None, None); axes.len()];
+    let mut slopes: Vec<(i128, bool)> = vec![(0, false); axes.len()];
+    for (m, market) in book.markets.iter().enumerate() {
+        let now = excess_now(book, market);
+        slopes.fill((0, false));
+        for b in &market.fixed {
+            let (group, peg) = key_axes(b.key);
+            if let Some(a) = group {
+                slopes[a].0 += b.a_net - b.q_now;
             }
+            if let Some(a) = peg {
+                slopes[a].0 += b.a_net - b.q_now;
+            }
+        }
+        for &i in &market.options {
+            let (group, peg) = key_axes(book.options[i].key);
+            if let Some(a) = group {
+                slopes[a].1 = true;
+            }
+            if let Some(a) = peg {
+                slopes[a].1 = true;
+            }
+        }
+        for (((_, _, axis, _), (down, up)), slope) in axes.iter().zip(&mut best).zip(&slopes) {
+            let (d, u) = market_moves(book, market, now, *axis, *slope, (down, up));
+            if let Some((d, micro)) = d
+                && down.is_none_or(|(_, best, _)| micro > best)
+            {
+                *down = Some((d, micro, m));
+            }
+            if let Some((u, micro)) = u
+                && up.is_none_or(|(_, best, _)| micro < best)
+            {
+                *up = Some((u, micro, m));
+            }
+        }
+    }
+    axes.into_iter()
+        .zip(best)
+        .map(|((underlying, kind, _, price), (down, up))| {
             let point = |(change, _, m): (Decimal, i128, usize)| LiquidationPoint {
                 change,
                 price_usd: price.map(|p| (p * (Decimal::ONE + change)).round_dp(8)),
@@ -292,4 +374,73 @@ pub(crate) fn nearest(surface: &[LiquidationSurface]) -> Option<Decimal> {
         .flatten()
         .map(|p| p.change.abs())
         .min()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
+
+    use rust_decimal::{Decimal, RoundingStrategy};
+
+    use super::{linear_move, linear_move_fixed};
+
+    /// `linear_move` is the `Decimal` division rounded to six places, value and representation,
+    /// with the same at 1e-6: on ratios exact at six places, on ties, near ties, rounding to
+    /// zero, and on ordinary ratios.
+    #[test]
+    fn linear_move_is_the_decimal_division() {
+        let reference = |e: i128, s: i128| {
+            (-crate::fixed::money_to_decimal(e) / crate::fixed::money_to_decimal(s)).round_dp(6)
+        };
+        let mut cases: Vec<(i128, i128)> = vec![
+            (0, 5),
+            (0, -5),
+            (100_000_000, 200_000_000),
+            (300_000_000, 100_000_000),
+            (100_000_000, -300_000_000),
+            (5, 10_000_000),
+            (1, 3),
+            (1, -3_000_000),
+            (15, 10_000_000),
+            (25, 10_000_000),
+            (2_500_001, 1_000_000_000_000),
+            (123_456_789_012, 98_765_432_109),
+            (1 << 90, 7),
+            (7, 1 << 95),
+        ];
+        let mut x: u64 = 3;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let e = i128::from(x >> 20) % 10i128.pow(1 + (x % 14) as u32);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let s = i128::from(x >> 20) % 10i128.pow(1 + (x % 14) as u32) + 1;
+            cases.push((e, if x % 2 == 0 { s } else { -s }));
+            // A tie at 1e-6 and its neighbours.
+            cases.push((2 * e + 1, 2_000_000));
+            cases.push((2 * e + 1, -2_000_001));
+        }
+        // Most ordinary ratios are answered in integers.
+        let fast = cases
+            .iter()
+            .filter(|(e, s)| linear_move_fixed(*e, *s).is_some())
+            .count();
+        assert!(fast > cases.len() / 2, "{fast} of {}", cases.len());
+        for (e, s) in cases {
+            let want = reference(e, s);
+            let (got, micro) = linear_move(e, s);
+            assert_eq!(got.to_string(), want.to_string(), "{e} ÷ {s}");
+            assert_eq!(got.scale(), want.scale(), "{e} ÷ {s}");
+            assert_eq!(got.is_sign_negative(), want.is_sign_negative(), "{e} ÷ {s}");
+            assert_eq!(
+                micro,
+                crate::fixed::to_fixed(want, 6, RoundingStrategy::ToZero),
+                "{e} ÷ {s}"
+            );
+        }
+        assert_eq!(linear_move(0, 1).0, Decimal::ZERO);
+    }
 }
