@@ -8,12 +8,13 @@
 //! possible down to −100 %. This is why a wstETH-collateral / ETH-debt position does not liquidate
 //! on an ETH move: both sides are in group ETH, `s = e`, and `r* = −1`. Markets holding options on
 //! the group are solved numerically (a scan then bisection on the repriced excess, in `f64`: the
-//! result is a move, rounded to 1e-6).
+//! result is a move, rounded to 1e-6); scan steps that bounds on the options' values show
+//! nonnegative are not repriced, which leaves the search's result as it is.
 
 use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive};
 use unimargin_schema::{LiquidationPoint, LiquidationSurface, Side, SurfaceAxis};
 
-use crate::book::{Book, MarketBook};
+use crate::book::{Book, MarketBook, OptionLeg};
 
 /// Which assets an axis moves.
 #[derive(Clone, Copy)]
@@ -33,7 +34,8 @@ fn in_axis(book: &Book, key: usize, axis: Axis) -> bool {
 /// part split into what moves and what does not, and the option legs. The search runs in `f64`
 /// because its result is a move, not money; the root it finds is rounded to 1e-6.
 struct Excess<'a> {
-    book: &'a Book,
+    /// The book's option legs.
+    options: &'a [OptionLeg],
     fixed_part: f64,
     moving_part: f64,
     requirement: f64,
@@ -78,7 +80,7 @@ impl<'a> Excess<'a> {
             .collect();
         let f = |d: Decimal| d.to_f64().unwrap_or(0.0);
         Self {
-            book,
+            options: &book.options,
             fixed_part: f(fixed_part),
             moving_part: f(moving_part),
             requirement: f(requirement),
@@ -95,7 +97,7 @@ impl<'a> Excess<'a> {
             let Some((side, w)) = term.counted else {
                 continue;
             };
-            let leg = &self.book.options[term.index];
+            let leg = &self.options[term.index];
             let factor = if term.moves { 1.0 + r } else { 1.0 };
             let v = leg.value_fixed_at(factor, 1.0, 0.0) as f64 / 1e8;
             if side == Side::Long {
@@ -111,6 +113,70 @@ impl<'a> Excess<'a> {
             excess
         }
     }
+
+    /// Whether [`Excess::at`] is surely not negative at `r`, shown without pricing the options
+    /// ([`value_bounds`]): each counted leg at its least favourable bound, and a margin of
+    /// 1e-12 of the terms' sizes for the rounding of `at`'s own sums (a few ulps each). `false`
+    /// means "evaluate", not "negative".
+    fn surely_not_negative(&self, r: f64) -> bool {
+        let moving = self.moving_part * (1.0 + r);
+        let mut low = self.fixed_part + moving;
+        let mut size = self.fixed_part.abs() + moving.abs();
+        for term in &self.legs {
+            let Some((side, w)) = term.counted else {
+                continue;
+            };
+            let leg = &self.options[term.index];
+            let factor = if term.moves { 1.0 + r } else { 1.0 };
+            let Some((lower, upper)) = value_bounds(leg, factor).filter(|_| w >= 0.0) else {
+                return false;
+            };
+            if side == Side::Long {
+                low += lower / 1e8 * w;
+            } else {
+                low -= upper / 1e8 * w;
+            }
+            size += upper / 1e8 * w;
+        }
+        low > size * 1e-12
+    }
+}
+
+/// Bounds `(lower, upper)` of `leg.value_fixed_at(factor, 1.0, 0.0)` (1e-8 USD) that need no
+/// option pricing, or `None` for a leg they are not shown for (a negative rate or amount, an
+/// underlying that is not a positive finite number).
+///
+/// With a rate `r ≥ 0`, Black-76 moves by at most the underlying's move: its delta is
+/// `e^{−rT} N(d1)` for a call and `−e^{−rT} N(−d1)` for a put, both within [−1, 1], and a call
+/// only rises with the underlying, a put only falls (at expiry the intrinsic value does the
+/// same). The computed prices differ from the true ones by a few ulps of the underlying and
+/// strike; the slack allows a million times that, plus the rounding of the change to an
+/// integer. The value is then `max(0, mark + change)`.
+fn value_bounds(leg: &OptionLeg, factor: f64) -> Option<(f64, f64)> {
+    let input = &leg.input;
+    let s0 = input.underlying;
+    // As `value_fixed_at` computes the moved underlying.
+    let s1 = s0 * factor;
+    let valid = input.rate >= 0.0
+        && leg.amount_f64 >= 0.0
+        && s0 > 0.0
+        && s0.is_finite()
+        && s1.is_finite()
+        && input.strike.is_finite();
+    if !valid {
+        return None;
+    }
+    let (rise, fall) = ((s1 - s0).max(0.0), (s0 - s1).max(0.0));
+    let (up, down) = match input.right {
+        crate::pricing::Right::Call => (rise, fall),
+        crate::pricing::Right::Put => (fall, rise),
+    };
+    let units = leg.amount_f64 * 1e8;
+    let mark = leg.value_fixed as f64;
+    let slack = 1e-9 * (s0 + s1 + 2.0 * input.strike.abs()) * units + 1e-9 * mark.abs() + 2.0;
+    let upper = (mark + up * units + slack).max(0.0);
+    let lower = (mark - down * units - slack).max(0.0);
+    upper.is_finite().then_some((lower, upper))
 }
 
 /// First fall and first rise at which the market liquidates, for a market with options on the
@@ -132,7 +198,9 @@ fn numeric_from(excess: &Excess<'_>, direction: f64) -> Option<Decimal> {
         // Quadratic spacing: small steps near zero, wider far out.
         let x = f64::from(i) / f64::from(steps);
         let r = direction * limit * x * x;
-        if excess.at(r) < 0.0 {
+        // A step the bounds show nonnegative needs no evaluation: the scan stops at the same
+        // step, so the bisection runs on the same interval.
+        if !excess.surely_not_negative(r) && excess.at(r) < 0.0 {
             let (mut ok, mut bad) = (prev, r);
             // 24 halvings of a step of at most 0.5: far below the 1e-6 the move is rounded to.
             for _ in 0..24 {
@@ -382,7 +450,172 @@ mod tests {
 
     use rust_decimal::{Decimal, RoundingStrategy};
 
-    use super::{linear_move, linear_move_fixed};
+    use unimargin_schema::Side;
+
+    use super::{Excess, LegTerm, linear_move, linear_move_fixed, numeric_from, value_bounds};
+    use crate::{
+        book::OptionLeg,
+        pricing::{ModelInput, Right, black76},
+    };
+
+    /// The scan that skips the steps its bounds show nonnegative finds the same moves as the
+    /// scan that evaluates every step, on markets that liquidate at various moves (short calls
+    /// and puts against a linear part of either sign) and markets that do not.
+    #[test]
+    fn numeric_search_skips_nothing_that_matters() {
+        // The search as it was, evaluating every step.
+        let reference = |excess: &Excess<'_>, direction: f64| -> Option<Decimal> {
+            let limit = if direction < 0.0 { 0.99 } else { 10.0 };
+            let mut prev = 0.0;
+            for i in 1..=16 {
+                let x = f64::from(i) / 16.0;
+                let r = direction * limit * x * x;
+                if excess.at(r) < 0.0 {
+                    let (mut ok, mut bad) = (prev, r);
+                    for _ in 0..24 {
+                        let mid = 0.5 * (ok + bad);
+                        if excess.at(mid) < 0.0 {
+                            bad = mid
+                        } else {
+                            ok = mid
+                        }
+                    }
+                    return crate::options::to_decimal_dp(bad, 6);
+                }
+                prev = r;
+            }
+            None
+        };
+        let legs: Vec<OptionLeg> = [
+            (Right::Call, 2200.0),
+            (Right::Put, 1800.0),
+            (Right::Call, 1500.0),
+        ]
+        .into_iter()
+        .map(|(right, strike)| test_leg(right, strike, 2.0))
+        .collect();
+        let mut found = 0;
+        for fixed_part in [-50_000.0, -3_000.0, 0.0, 1_000.0, 20_000.0] {
+            for moving_part in [-30_000.0, -4_000.0, 0.0, 2_500.0, 40_000.0] {
+                for counted in [0.05, 0.5, 1.0] {
+                    let excess = Excess {
+                        options: &legs,
+                        fixed_part,
+                        moving_part,
+                        requirement: 1_000.0,
+                        legs: (0..legs.len())
+                            .map(|index| LegTerm {
+                                index,
+                                moves: index != 2,
+                                counted: Some((Side::Short, counted)),
+                            })
+                            .collect(),
+                    };
+                    if excess.at(0.0) < 0.0 {
+                        continue;
+                    }
+                    for direction in [-1.0, 1.0] {
+                        let want = reference(&excess, direction);
+                        found += usize::from(want.is_some_and(|d| !d.is_zero()));
+                        assert_eq!(
+                            numeric_from(&excess, direction),
+                            want,
+                            "{fixed_part} {moving_part} {counted} {direction}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(found > 10, "{found}");
+    }
+
+    /// A short leg of `amount` options on an underlying at 2000, with 30 days left.
+    fn test_leg(right: Right, strike: f64, amount_f64: f64) -> OptionLeg {
+        let input = ModelInput {
+            right,
+            underlying: 2000.0,
+            strike,
+            years: 30.0 / 365.0,
+            vol: 0.7,
+            rate: 0.0,
+            carry_yield: 0.0,
+        };
+        let base = black76(input);
+        OptionLeg {
+            market: 0,
+            key: 0,
+            group: 0,
+            instrument: String::new(),
+            kind: unimargin_schema::OptionKind::Call,
+            side: Side::Short,
+            amount: Decimal::ZERO,
+            value: Decimal::ZERO,
+            weight: None,
+            weight_fixed: None,
+            value_fixed: (base.price * amount_f64 * 1e8).round() as i128,
+            amount_f64,
+            input,
+            base,
+            underlying_usd: Decimal::ZERO,
+            delta_usd: Decimal::ZERO,
+        }
+    }
+
+    /// `value_bounds` holds the value `value_fixed_at` computes, for calls and puts, in and out
+    /// of the money, near and at expiry, with and without volatility, marks off the model's
+    /// price, and moves from −99.9 % to +1000 %.
+    #[test]
+    fn value_bounds_hold() {
+        let mut x: u64 = 5;
+        let mut next = |n: u64| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 16) % n
+        };
+        for i in 0..4_000 {
+            let underlying = 1.0 + next(100_000) as f64 * 0.37;
+            let input = ModelInput {
+                right: if i % 2 == 0 { Right::Call } else { Right::Put },
+                underlying,
+                strike: underlying * (0.2 + next(1_000) as f64 / 400.0),
+                years: [0.0, 1e-6, next(1_000) as f64 / 500.0][i % 3],
+                vol: [0.0, 0.05, next(300) as f64 / 100.0][(i / 3) % 3],
+                rate: [0.0, 0.05][(i / 9) % 2],
+                carry_yield: 0.0,
+            };
+            let base = black76(input);
+            let amount_f64 = next(10_000) as f64 / 100.0;
+            let mark = (base.price * amount_f64 * 1e8).round() as i128;
+            let leg = OptionLeg {
+                market: 0,
+                key: 0,
+                group: 0,
+                instrument: String::new(),
+                kind: unimargin_schema::OptionKind::Call,
+                side: Side::Short,
+                amount: Decimal::ZERO,
+                value: Decimal::ZERO,
+                weight: None,
+                weight_fixed: None,
+                // Venue marks off the model's price too.
+                value_fixed: (mark + next(3) as i128 * mark / 10 - mark / 10).max(0),
+                amount_f64,
+                input,
+                base,
+                underlying_usd: Decimal::ZERO,
+                delta_usd: Decimal::ZERO,
+            };
+            for factor in [0.001, 0.5, 0.99, 1.0, 1.0 + 1e-9, 1.01, 1.7, 4.0, 11.0] {
+                let v = leg.value_fixed_at(factor, 1.0, 0.0) as f64;
+                let (lower, upper) = value_bounds(&leg, factor).unwrap();
+                assert!(
+                    lower <= v && v <= upper,
+                    "{input:?} × {factor}: {lower} ≤ {v} ≤ {upper}"
+                );
+            }
+        }
+    }
 
     /// `linear_move` is the `Decimal` division rounded to six places, value and representation,
     /// with the same at 1e-6: on ratios exact at six places, on ties, near ties, rounding to
