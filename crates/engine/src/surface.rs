@@ -651,7 +651,7 @@ mod tests {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             let s = i128::from(x >> 20) % 10i128.pow(1 + (x % 14) as u32) + 1;
-            cases.push((e, if x % 2 == 0 { s } else { -s }));
+            cases.push((e, if x.is_multiple_of(2) { s } else { -s }));
             // A tie at 1e-6 and its neighbours.
             cases.push((2 * e + 1, 2_000_000));
             cases.push((2 * e + 1, -2_000_001));
