@@ -9,7 +9,9 @@
 //! Everything but the size is fixed per asset ([`HaircutBasis`]), so it is looked up once per
 //! asset while the size varies (the portfolio's net exposure, each market's own).
 
-use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::model::{HaircutLevels, RiskModel, SizeParams};
 
@@ -21,6 +23,73 @@ pub(crate) struct HaircutBasis {
     cap: Decimal,
     /// `cap` rounded to 10 places, as every haircut is.
     cap_rounded: Decimal,
+    /// The same numbers as [`Exact`]s, for [`HaircutBasis::at_exact`] (`None` for a negative
+    /// zero, which [`Exact`] does not represent).
+    exact: Option<BasisExact>,
+}
+
+/// [`HaircutBasis`]'s numbers as [`Exact`]s.
+#[derive(Debug, Clone, Copy)]
+struct BasisExact {
+    maintenance: Exact,
+    initial: Exact,
+    liquidity: Exact,
+    imf: Exact,
+    cap_rounded: Exact,
+    /// The sums with a premium, prepared (when the premium is never zero).
+    premium: Option<PremiumSums>,
+}
+
+/// `capped(level + premium)` prepared for a premium `imf × root` at its scale
+/// `imf scale + 9`: every step but the premium itself done once per asset.
+#[derive(Debug, Clone, Copy)]
+struct PremiumSums {
+    /// The premium's scale.
+    scale: u32,
+    /// The maintenance and initial levels at that scale (the larger of the two, as `Decimal`
+    /// aligns a sum; a zero level's sum is the premium, the same thing).
+    levels: [i128; 2],
+    /// `10^(c − r)` and the rounded cap at `10^−c`, `r` the scale of a sum rounded to 10
+    /// places and `c` the larger of `r` and the cap's: a rounded sum compared with the cap in
+    /// integers.
+    factor: i128,
+    cap: i128,
+}
+
+impl BasisExact {
+    fn new(levels: HaircutLevels, size: SizeParams, cap_rounded: Decimal) -> Option<Self> {
+        let mut basis = Self {
+            maintenance: Exact::of(levels.maintenance)?,
+            initial: Exact::of(levels.initial)?,
+            liquidity: Exact::of(size.liquidity_usd)?,
+            imf: Exact::of(size.imf)?,
+            cap_rounded: Exact::of(cap_rounded)?,
+            premium: None,
+        };
+        if basis.imf.m != 0 && basis.liquidity.m > 0 {
+            basis.premium = PremiumSums::new(&basis);
+        }
+        Some(basis)
+    }
+}
+
+impl PremiumSums {
+    fn new(b: &BasisExact) -> Option<Self> {
+        // A product beyond 28 places is rounded by `Decimal`: not prepared.
+        let scale = Some(b.imf.s + 9).filter(|s| *s <= Decimal::MAX_SCALE)?;
+        let at_scale = |level: Exact| -> Option<i128> {
+            let m = mul_i128(level.m, pow10(scale.checked_sub(level.s)?)?)?;
+            (m.abs() < MANTISSA_LIMIT).then_some(m)
+        };
+        let rounded_scale = scale.min(10);
+        let c = rounded_scale.max(b.cap_rounded.s);
+        Some(Self {
+            scale,
+            levels: [at_scale(b.maintenance)?, at_scale(b.initial)?],
+            factor: pow10(c - rounded_scale)?,
+            cap: mul_i128(b.cap_rounded.m, pow10(c - b.cap_rounded.s)?)?,
+        })
+    }
 }
 
 impl HaircutBasis {
@@ -43,12 +112,19 @@ impl HaircutBasis {
             .assets
             .get(symbol)
             .unwrap_or(&model.haircuts.default_size);
+        Self::from_parts(levels, size, cap)
+    }
+
+    /// The basis of the given levels and size parameters, capped at `cap`.
+    fn from_parts(levels: HaircutLevels, size: SizeParams, cap: Decimal) -> Self {
         let cap = cap.max(Decimal::ZERO);
+        let cap_rounded = cap.round_dp(10);
         Self {
             levels,
             size,
             cap,
-            cap_rounded: cap.round_dp(10),
+            cap_rounded,
+            exact: BasisExact::new(levels, size, cap_rounded),
         }
     }
 
@@ -77,6 +153,268 @@ impl HaircutBasis {
             std::cmp::Ordering::Equal => level.min(self.cap).round_dp(10),
         }
     }
+
+    /// [`HaircutBasis::at`] in machine integers: the same two numbers, value and representation,
+    /// for a size above zero, or `None` where the integers cannot show that they are the same
+    /// (then `at` decides). About a third of the instructions of `at`, which divides, rounds and
+    /// compares in `Decimal`.
+    pub(crate) fn at_exact(&self, size: Exact) -> Option<(Exact, Exact)> {
+        let b = self.exact.as_ref()?;
+        if size.m <= 0 {
+            return None;
+        }
+        let Some(p) = &b.premium else {
+            // No premium (or a basis the prepared sums do not cover): the general steps.
+            let premium = if b.liquidity.m > 0 {
+                b.imf.mul(Exact {
+                    m: sqrt_up_exact(size, b.liquidity)?,
+                    s: 9,
+                })?
+            } else {
+                Exact::ZERO
+            };
+            let capped = |level: Exact| -> Option<Exact> {
+                let rounded = level
+                    .add(premium)?
+                    .round_dp(10, RoundingStrategy::MidpointNearestEven)?;
+                match rounded.cmp(b.cap_rounded)? {
+                    Ordering::Less => Some(rounded),
+                    Ordering::Greater => Some(b.cap_rounded),
+                    // The tie compares the unrounded numbers (see `capped`): left to `at`.
+                    Ordering::Equal => None,
+                }
+            };
+            return Some((capped(b.maintenance)?, capped(b.initial)?));
+        };
+        // The premium is nonzero (the root is at least 1e-9): `level + premium` is aligned at
+        // the premium's scale, unless the sum is zero or beyond 96 bits.
+        let premium = mul_i128(b.imf.m, sqrt_up_exact(size, b.liquidity)?)?;
+        if premium.abs() >= MANTISSA_LIMIT {
+            return None;
+        }
+        let capped = |level: i128| -> Option<Exact> {
+            let sum = level + premium;
+            if sum == 0 || sum.abs() >= MANTISSA_LIMIT {
+                return None;
+            }
+            let rounded =
+                Exact { m: sum, s: p.scale }.round_dp(10, RoundingStrategy::MidpointNearestEven)?;
+            match mul_i128(rounded.m, p.factor)?.cmp(&p.cap) {
+                Ordering::Less => Some(rounded),
+                Ordering::Greater => Some(b.cap_rounded),
+                // The tie compares the unrounded numbers (see `capped`): left to `at`.
+                Ordering::Equal => None,
+            }
+        };
+        Some((capped(p.levels[0])?, capped(p.levels[1])?))
+    }
+}
+
+/// `sqrt_up(size ÷ liquidity)` at 1e-9 for positive `size` and `liquidity`, or `None` when the
+/// `Decimal` quotient `sqrt_up` rounds up to 1e-18 might not round up to the same integer as the
+/// exact one.
+///
+/// The quotient `x` is below 1e8 here, so `Decimal` keeps it to at least 20 places (its 96-bit
+/// mantissa holds 28 digits) and differs from the exact ratio by at most 1e-20. Writing the exact
+/// ratio at 1e-18 as `k + r ÷ d`: with `r = 0` it is exact at 1e-18 in `Decimal` too; with
+/// `r ÷ d > 1 ÷ 100` the `Decimal` quotient lies in `(k, k + 1]` at 1e-18, and rounds up to
+/// `k + 1` as the exact one does. Only a remainder within 1e-20 of `k` is left to `Decimal`.
+fn sqrt_up_exact(size: Exact, liquidity: Exact) -> Option<i128> {
+    // x × 10¹⁸ = size_m × 10^(18 + liquidity_s − size_s) ÷ liquidity_m.
+    let shift = 18 + i64::from(liquidity.s) - i64::from(size.s);
+    let (n, d) = if shift >= 0 {
+        (
+            size.m.checked_mul(pow10(u32::try_from(shift).ok()?)?)?,
+            liquidity.m,
+        )
+    } else {
+        (
+            size.m,
+            liquidity
+                .m
+                .checked_mul(pow10(u32::try_from(-shift).ok()?)?)?,
+        )
+    };
+    // Both positive (checked by the caller).
+    let (n, d) = (n.unsigned_abs(), d.unsigned_abs());
+    let k = n / d;
+    let r = n - k * d;
+    if k >= 10u128.pow(26) {
+        return None;
+    }
+    let scaled = if r == 0 {
+        k
+    } else if r > d / 100 {
+        k + 1
+    } else {
+        return None;
+    };
+    Some(ceil_sqrt(i128::try_from(scaled).ok()?))
+}
+
+/// `10^e`, for `e ≤ 38` (a table: `checked_pow` on `i128` costs more than the rest of an
+/// [`Exact`] operation).
+fn pow10(e: u32) -> Option<i128> {
+    const POW10: [i128; 39] = {
+        let mut t = [1i128; 39];
+        let mut i = 1;
+        while i < 39 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    POW10.get(e as usize).copied()
+}
+
+/// `a × b`, `None` on overflow; one machine multiplication when both fit in 64 bits.
+#[inline]
+fn mul_i128(a: i128, b: i128) -> Option<i128> {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) => Some(i128::from(a) * i128::from(b)),
+        _ => a.checked_mul(b),
+    }
+}
+
+/// The magnitude bound of a `Decimal` mantissa: 96 bits.
+const MANTISSA_LIMIT: i128 = 1 << 96;
+
+/// A `Decimal` as machine integers: its mantissa and scale (value `m × 10^−s`), with the few
+/// operations the add-ons use, each giving exactly the value and representation (scale) that
+/// `Decimal`'s operation gives — or `None` where `Decimal` would round, overflow or make a zero
+/// whose sign or scale the integers do not follow; the caller then computes in `Decimal`. It
+/// follows `Decimal`'s rules: a product with a zero factor is `0` at scale 0, a sum with a zero
+/// term is the other term unchanged, a nonzero sum or product keeps the larger (summed) scale.
+/// A negative zero is not represented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exact {
+    m: i128,
+    s: u32,
+}
+
+impl Exact {
+    /// `Decimal::ZERO`.
+    pub(crate) const ZERO: Self = Self { m: 0, s: 0 };
+
+    /// `d`, unless it is a negative zero.
+    pub(crate) fn of(d: Decimal) -> Option<Self> {
+        if d.is_zero() && d.is_sign_negative() {
+            return None;
+        }
+        Some(Self {
+            m: d.mantissa(),
+            s: d.scale(),
+        })
+    }
+
+    /// The `Decimal` (the mantissa is below 2⁹⁶ and the scale at most 28 by construction).
+    pub(crate) fn to_decimal(self) -> Decimal {
+        Decimal::try_from_i128_with_scale(self.m, self.s).unwrap_or(Decimal::ZERO)
+    }
+
+    pub(crate) fn is_zero(self) -> bool {
+        self.m == 0
+    }
+
+    /// `Decimal::abs`.
+    pub(crate) fn abs(self) -> Self {
+        Self {
+            m: self.m.abs(),
+            s: self.s,
+        }
+    }
+
+    /// A result, if `Decimal` holds it unrounded.
+    fn checked(m: i128, s: u32) -> Option<Self> {
+        (m.abs() < MANTISSA_LIMIT && s <= Decimal::MAX_SCALE).then_some(Self { m, s })
+    }
+
+    /// Both mantissas at the larger scale, with that scale.
+    #[inline]
+    fn aligned(self, other: Self) -> Option<(i128, i128, u32)> {
+        match self.s.cmp(&other.s) {
+            Ordering::Equal => Some((self.m, other.m, self.s)),
+            Ordering::Less => Some((
+                mul_i128(self.m, pow10(other.s - self.s)?)?,
+                other.m,
+                other.s,
+            )),
+            Ordering::Greater => {
+                Some((self.m, mul_i128(other.m, pow10(self.s - other.s)?)?, self.s))
+            }
+        }
+    }
+
+    /// `self + other`.
+    pub(crate) fn add(self, other: Self) -> Option<Self> {
+        if self.m == 0 {
+            return Some(other);
+        }
+        if other.m == 0 {
+            return Some(self);
+        }
+        let (a, b, s) = self.aligned(other)?;
+        if a.abs() >= MANTISSA_LIMIT || b.abs() >= MANTISSA_LIMIT {
+            return None;
+        }
+        // A zero sum's sign is `Decimal`'s business.
+        let sum = a + b;
+        if sum == 0 {
+            return None;
+        }
+        Self::checked(sum, s)
+    }
+
+    /// `self − other`.
+    pub(crate) fn sub(self, other: Self) -> Option<Self> {
+        self.add(Self {
+            m: -other.m,
+            s: other.s,
+        })
+    }
+
+    /// `self × other`.
+    pub(crate) fn mul(self, other: Self) -> Option<Self> {
+        if self.m == 0 || other.m == 0 {
+            return Some(Self::ZERO);
+        }
+        Self::checked(mul_i128(self.m, other.m)?, self.s + other.s)
+    }
+
+    /// `Decimal::round_dp_with_strategy`, for the strategies the engine uses (others: `None`).
+    pub(crate) fn round_dp(self, dp: u32, strategy: RoundingStrategy) -> Option<Self> {
+        if self.s <= dp {
+            return Some(self);
+        }
+        let unit = pow10(self.s - dp)?.unsigned_abs();
+        // The magnitude truncated, then one more where the strategy says so (in 64 bits when
+        // the numbers fit: one machine division instead of a 128-bit routine).
+        let magnitude = self.m.unsigned_abs();
+        let (q, r) = match (u64::try_from(magnitude), u64::try_from(unit)) {
+            (Ok(m), Ok(u)) => (u128::from(m / u), u128::from(m % u)),
+            _ => (magnitude / unit, magnitude % unit),
+        };
+        let negative = self.m < 0;
+        let up = match strategy {
+            RoundingStrategy::MidpointNearestEven => 2 * r > unit || (2 * r == unit && q % 2 == 1),
+            RoundingStrategy::ToPositiveInfinity => !negative && r != 0,
+            RoundingStrategy::ToNegativeInfinity => negative && r != 0,
+            RoundingStrategy::ToZero => false,
+            _ => return None,
+        };
+        let q = i128::try_from(q + u128::from(up)).ok()?;
+        // `Decimal` gives a zero the plus sign when it rounds.
+        Some(Self {
+            m: if negative { -q } else { q },
+            s: dp,
+        })
+    }
+
+    /// `Decimal::cmp` (by value).
+    pub(crate) fn cmp(self, other: Self) -> Option<Ordering> {
+        let (a, b, _) = self.aligned(other)?;
+        Some(a.cmp(&b))
+    }
 }
 
 /// `√x` rounded up to 1e-9, by an exact integer square root (`Decimal::sqrt` iterates in
@@ -95,6 +433,19 @@ fn ceil_sqrt(n: i128) -> i128 {
     if n <= 0 {
         return 0;
     }
+    if let Ok(small) = u64::try_from(n) {
+        // The same in 64 bits (squares in 128): no 128-bit float conversions.
+        let n = u128::from(small);
+        let mut r = ((small as f64).sqrt() as u64).max(1);
+        while u128::from(r) * u128::from(r) > n {
+            r -= 1;
+        }
+        while u128::from(r + 1) * u128::from(r + 1) <= n {
+            r += 1;
+        }
+        let r = i128::from(r);
+        return if r * r < small.into() { r + 1 } else { r };
+    }
     // `n < 2¹²⁷`, so the root is below 2⁶⁴; the estimate (relative error about 2⁻⁵²) is clamped
     // there and the loops below move it by a few units at most.
     let mut r = ((n as f64).sqrt() as i128).clamp(1, i128::from(u64::MAX));
@@ -112,10 +463,166 @@ fn ceil_sqrt(n: i128) -> i128 {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
 
-    use rust_decimal::Decimal;
+    use std::cmp::Ordering;
 
-    use super::{HaircutBasis, ceil_sqrt};
+    use rust_decimal::{Decimal, RoundingStrategy};
+
+    use super::{Exact, HaircutBasis, ceil_sqrt};
     use crate::model::{HaircutLevels, SizeParams};
+
+    /// A small deterministic generator (the tests need variety, not quality).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            self.0 >> 11
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// A decimal of up to `digits` digits at a scale up to `max_scale`, of either sign.
+        fn decimal(&mut self, digits: u32, max_scale: u32) -> Decimal {
+            let magnitude = 10i128.pow(1 + self.below(u64::from(digits)) as u32);
+            let m = i128::from(self.next()) * i128::from(self.next()) % magnitude;
+            let m = if self.below(2) == 0 { m } else { -m };
+            Decimal::from_i128_with_scale(m, self.below(u64::from(max_scale) + 1) as u32)
+        }
+    }
+
+    /// The same value and representation.
+    fn same(exact: Exact, d: Decimal, what: &str) {
+        let got = exact.to_decimal();
+        assert_eq!(got.to_string(), d.to_string(), "{what}");
+        assert_eq!(got.scale(), d.scale(), "{what}");
+        assert_eq!(got.is_sign_negative(), d.is_sign_negative(), "{what}");
+    }
+
+    /// Each `Exact` operation gives `Decimal`'s result, value and representation, whenever it
+    /// gives one; and it gives one for ordinary amounts.
+    #[test]
+    fn exact_is_decimal() {
+        let mut g = Lcg(7);
+        let mut answered = 0;
+        let cases = 20_000;
+        for i in 0..cases {
+            let (digits, scale) = if i % 10 == 0 { (28, 28) } else { (12, 12) };
+            let mut a = g.decimal(digits, scale);
+            let mut b = g.decimal(digits, scale);
+            match i % 7 {
+                0 => b = Decimal::ZERO,
+                1 => a = Decimal::new(0, 4),
+                2 => b = -a,
+                _ => {}
+            }
+            // `-0` (from `b = -a`) is not represented.
+            let (Some(ea), Some(eb)) = (Exact::of(a), Exact::of(b)) else {
+                assert!(b.is_zero() && b.is_sign_negative());
+                continue;
+            };
+            let what = format!("{a} {b}");
+            if let (Some(e), Some(d)) = (ea.add(eb), a.checked_add(b)) {
+                same(e, d, &format!("{what} +"));
+                answered += 1;
+            }
+            if let (Some(e), Some(d)) = (ea.sub(eb), a.checked_sub(b)) {
+                same(e, d, &format!("{what} −"));
+            }
+            if let (Some(e), Some(d)) = (ea.mul(eb), a.checked_mul(b)) {
+                same(e, d, &format!("{what} ×"));
+            }
+            if let Some(o) = ea.cmp(eb) {
+                assert_eq!(o, a.cmp(&b), "{what} cmp");
+            }
+            same(ea.abs(), a.abs(), &format!("{what} abs"));
+            for strategy in [
+                RoundingStrategy::MidpointNearestEven,
+                RoundingStrategy::ToPositiveInfinity,
+                RoundingStrategy::ToNegativeInfinity,
+                RoundingStrategy::ToZero,
+            ] {
+                let dp = g.below(12) as u32;
+                same(
+                    ea.round_dp(dp, strategy).unwrap(),
+                    a.round_dp_with_strategy(dp, strategy),
+                    &format!("{what} round {dp} {strategy:?}"),
+                );
+            }
+        }
+        // Most sums of ordinary amounts are answered (the rest: zero sums, huge mantissas).
+        assert!(answered > cases * 3 / 4, "{answered}");
+        assert!(Exact::of(-Decimal::ZERO).is_none());
+        assert_eq!(
+            Exact::of(Decimal::ONE).unwrap().cmp(Exact::ZERO),
+            Some(Ordering::Greater)
+        );
+    }
+
+    /// `at_exact` gives `at`'s haircuts, value and representation, whenever it gives them, for
+    /// bases with and without premium and caps that bind or not; and it gives them for most
+    /// sizes.
+    #[test]
+    fn at_exact_is_at() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        let mut g = Lcg(11);
+        let mut answered = 0;
+        let mut asked = 0;
+        for (maintenance, initial) in [
+            ("0.05", "0.08"),
+            ("0", "0"),
+            ("0.1", "0.125"),
+            ("0.3", "0.3"),
+        ] {
+            for (liquidity, imf) in [
+                ("400000000", "0.01"),
+                ("1000000", "0.05"),
+                ("150000000.5", "0.002"),
+                ("0", "0.01"),
+                ("1000000", "0"),
+                ("3", "1.5"),
+            ] {
+                for cap in [
+                    "0.6",
+                    "0.3333333333333333333333333333",
+                    "0.0800000000",
+                    "0.12",
+                    "0",
+                ] {
+                    let basis = HaircutBasis::from_parts(
+                        HaircutLevels {
+                            maintenance: d(maintenance),
+                            initial: d(initial),
+                        },
+                        SizeParams {
+                            liquidity_usd: d(liquidity),
+                            imf: d(imf),
+                        },
+                        d(cap),
+                    );
+                    for _ in 0..200 {
+                        let size = g.decimal(14, 12).abs();
+                        if size.is_zero() {
+                            continue;
+                        }
+                        asked += 1;
+                        let want = basis.at(size);
+                        if let Some((m, i)) = basis.at_exact(Exact::of(size).unwrap()) {
+                            answered += 1;
+                            let what = format!("{size} at {maintenance}/{liquidity}/{imf}/{cap}");
+                            same(m, want.maintenance, &what);
+                            same(i, want.initial, &what);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(answered > asked * 9 / 10, "{answered} of {asked}");
+    }
 
     /// The capped haircut is `min(level, cap).round_dp(10)`, value and representation, including
     /// levels and caps that round to the same value.
@@ -144,18 +651,17 @@ mod tests {
             "0.1234567890123",
         ];
         for cap in caps {
-            let basis = HaircutBasis {
-                levels: HaircutLevels {
+            let basis = HaircutBasis::from_parts(
+                HaircutLevels {
                     maintenance: Decimal::ZERO,
                     initial: Decimal::ZERO,
                 },
-                size: SizeParams {
+                SizeParams {
                     liquidity_usd: Decimal::ONE,
                     imf: Decimal::ZERO,
                 },
-                cap: d(cap),
-                cap_rounded: d(cap).round_dp(10),
-            };
+                d(cap),
+            );
             for level in levels {
                 let want = d(level).min(d(cap)).round_dp(10);
                 let got = basis.capped(d(level));

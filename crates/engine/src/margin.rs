@@ -17,10 +17,15 @@
 //!   debt never raise it.
 //! * `credit capacity = max(0, E − W − A_m)`, zero when coverage is incomplete.
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use unimargin_schema::{AddOns, Health, PortfolioMargin, Side};
 
-use crate::{book::Book, haircut::HaircutBasis, model::RiskModel, stress::Stress};
+use crate::{
+    book::{Book, MarketBook},
+    haircut::{Exact, HaircutBasis},
+    model::RiskModel,
+    stress::Stress,
+};
 
 /// Health from equity, requirement and liabilities (see the module doc).
 pub(crate) fn health(equity: Decimal, requirement: Decimal, liabilities: Decimal) -> Health {
@@ -76,12 +81,25 @@ fn haircut_bases(book: &Book, model: &RiskModel) -> Vec<HaircutBasis> {
 
 /// Concentration charges (maintenance, initial) of a net exposure `net_usd` to an asset.
 fn concentration(basis: &HaircutBasis, net_usd: Decimal) -> (Decimal, Decimal) {
+    if let Some((m, i)) = Exact::of(net_usd).and_then(|n| concentration_exact(basis, n)) {
+        return (m.to_decimal(), i.to_decimal());
+    }
     let size = net_usd.abs();
     if size.is_zero() {
         return (Decimal::ZERO, Decimal::ZERO);
     }
     let h = basis.at(size);
     (size * h.maintenance, size * h.initial)
+}
+
+/// [`concentration`] in machine integers ([`Exact`]), `None` where they cannot follow `Decimal`.
+fn concentration_exact(basis: &HaircutBasis, net_usd: Exact) -> Option<(Exact, Exact)> {
+    let size = net_usd.abs();
+    if size.is_zero() {
+        return Some((Exact::ZERO, Exact::ZERO));
+    }
+    let (m, i) = basis.at_exact(size)?;
+    Some((size.mul(m)?, size.mul(i)?))
 }
 
 /// Maintenance and initial add-ons from their parts (each rounded up to 1e-8).
@@ -130,15 +148,40 @@ fn add_ons(book: &Book, model: &RiskModel, bases: &[HaircutBasis]) -> (AddOns, A
 }
 
 /// The add-ons of market `m`'s positions alone: the same three charges on its own net exposures,
-/// its own written options and its own share of the oracle divergence.
+/// its own written options and its own share of the oracle divergence. `net` is scratch space,
+/// reused across markets.
 fn market_add_ons(
     book: &Book,
     model: &RiskModel,
     bases: &[HaircutBasis],
     m: usize,
+    net: &mut Vec<(usize, Exact)>,
 ) -> (AddOns, AddOns) {
     let market = &book.markets[m];
-    // Net exposure per asset: the buckets' units at reference prices, plus option deltas.
+    let mut som = Decimal::ZERO;
+    for &i in &market.options {
+        som += short_option_minimum(&book.options[i], model);
+    }
+    let concentration = market_concentration_exact(book, bases, market, net)
+        .unwrap_or_else(|| market_concentration(book, bases, market));
+    let mut oracle = Decimal::ZERO;
+    for b in &market.buckets {
+        let price = &book.keys[b.key].price;
+        if price.diverged {
+            oracle += b.long_units * (price.reference - price.long)
+                + b.short_units * (price.short - price.reference);
+        }
+    }
+    make_add_ons(som, concentration, oracle)
+}
+
+/// A market's concentration charges (maintenance, initial): those of its net exposure per
+/// asset, the buckets' units at reference prices plus its option deltas.
+fn market_concentration(
+    book: &Book,
+    bases: &[HaircutBasis],
+    market: &MarketBook,
+) -> (Decimal, Decimal) {
     let mut net: Vec<(usize, Decimal)> = market
         .buckets
         .iter()
@@ -147,10 +190,8 @@ fn market_add_ons(
             (b.key, (b.long_units - b.short_units) * price)
         })
         .collect();
-    let mut som = Decimal::ZERO;
     for &i in &market.options {
         let leg = &book.options[i];
-        som += short_option_minimum(leg, model);
         match net.iter_mut().find(|(k, _)| *k == leg.key) {
             Some((_, n)) => *n += leg.delta_usd,
             None => net.push((leg.key, leg.delta_usd)),
@@ -162,15 +203,45 @@ fn market_add_ons(
         concentration.0 += m;
         concentration.1 += i;
     }
-    let mut oracle = Decimal::ZERO;
+    concentration
+}
+
+/// [`market_concentration`] in machine integers ([`Exact`]): the same sums in the same order,
+/// hence the same two numbers, value and representation; `None` where the integers cannot
+/// follow `Decimal` (then it is computed in `Decimal`). `net` is scratch space.
+fn market_concentration_exact(
+    book: &Book,
+    bases: &[HaircutBasis],
+    market: &MarketBook,
+    net: &mut Vec<(usize, Exact)>,
+) -> Option<(Decimal, Decimal)> {
+    net.clear();
     for b in &market.buckets {
-        let price = &book.keys[b.key].price;
-        if price.diverged {
-            oracle += b.long_units * (price.reference - price.long)
-                + b.short_units * (price.short - price.reference);
+        let price = Exact::of(book.keys[b.key].price.reference)?;
+        let units = Exact::of(b.long_units)?.sub(Exact::of(b.short_units)?)?;
+        net.push((b.key, units.mul(price)?));
+    }
+    for &i in &market.options {
+        let leg = &book.options[i];
+        let delta = Exact::of(leg.delta_usd)?;
+        match net.iter_mut().find(|(k, _)| *k == leg.key) {
+            Some((_, n)) => *n = n.add(delta)?,
+            None => net.push((leg.key, delta)),
         }
     }
-    make_add_ons(som, concentration, oracle)
+    let mut concentration = (Exact::ZERO, Exact::ZERO);
+    for &(k, n) in net.iter() {
+        let (m, i) = concentration_exact(&bases[k], n)?;
+        concentration.0 = concentration.0.add(m)?;
+        concentration.1 = concentration.1.add(i)?;
+    }
+    // Rounded up here as `make_add_ons` would (which leaves them as they are then): cheaper
+    // in integers.
+    let up = RoundingStrategy::ToPositiveInfinity;
+    Some((
+        concentration.0.round_dp(8, up)?.to_decimal(),
+        concentration.1.round_dp(8, up)?.to_decimal(),
+    ))
 }
 
 /// One market margined alone by the portfolio method.
@@ -202,6 +273,7 @@ pub(crate) fn portfolio(
         .unwrap_or(Decimal::ZERO);
     let protocols: Decimal = book.markets.iter().map(|m| m.maintenance_requirement).sum();
     let protocols_initial: Decimal = book.markets.iter().map(|m| m.initial_requirement).sum();
+    let mut net = Vec::new();
     let standalone: Vec<Standalone> = book
         .markets
         .iter()
@@ -209,7 +281,7 @@ pub(crate) fn portfolio(
         .enumerate()
         .map(|(m, (market, s))| {
             let w = crate::stress::own_stress_loss(s);
-            let (a_m, a_i) = market_add_ons(book, model, &bases, m);
+            let (a_m, a_i) = market_add_ons(book, model, &bases, m, &mut net);
             let maintenance = (w + a_m.total_usd).max(market.maintenance_requirement);
             let initial = (crate::book::ceil(w * model.grid.initial_multiplier) + a_i.total_usd)
                 .max(market.initial_requirement)

@@ -16,7 +16,7 @@ use unimargin_schema::{
 };
 
 use crate::{
-    book::{KeyState, OptionLeg},
+    book::{GroupState, KeyState, OptionLeg},
     fixed,
     model::RiskModel,
     pricing::{ModelInput, Right, black76},
@@ -147,13 +147,13 @@ pub(crate) fn position_greeks(leg: &OptionLeg) -> Greeks {
 pub(crate) fn report(
     legs: &[OptionLeg],
     labels: &[String],
-    group_names: &[String],
+    groups: &[GroupState],
 ) -> (Vec<OptionValuation>, Vec<UnderlyingGreeks>, PortfolioGreeks) {
     let mut valuations = Vec::with_capacity(legs.len());
     let mut per: BTreeMap<&str, UnderlyingGreeks> = BTreeMap::new();
     for leg in legs {
         let greeks = position_greeks(leg);
-        let underlying = group_names[leg.group].as_str();
+        let underlying = groups[leg.group].name.as_str();
         let u = per.entry(underlying).or_insert_with(|| UnderlyingGreeks {
             underlying: underlying.to_owned(),
             ..UnderlyingGreeks::default()

@@ -103,9 +103,8 @@ pub(crate) fn assess(book: &mut Book, ctx: &Context<'_>, complete: bool) -> Asse
     let stress = stress::run(book, &scenarios, horizon_years, &labels);
     let (margin, standalone) = margin::portfolio(book, &stress, model, complete);
     let liquidation_surface = surface::surface(book, &labels);
-    let group_names: Vec<String> = book.groups.iter().map(|g| g.name.clone()).collect();
     let (option_valuations, greeks, portfolio_greeks) =
-        options::report(&book.options, &labels, &group_names);
+        options::report(&book.options, &labels, &book.groups);
     let score = score::score(
         score::ScoreInputs {
             equity: margin.equity_usd,
