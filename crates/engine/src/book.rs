@@ -8,8 +8,6 @@
 //! own rule (`adjusted collateral < requirement` liquidates) is applied to those sums. Options are
 //! not linear and are repriced one by one ([`OptionLeg`]).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use rustc_hash::FxHashMap;
@@ -275,17 +273,38 @@ pub(crate) struct Book {
 
 /// `protocol/market@account`, the label the risk section uses for a market.
 pub(crate) fn market_label(s: &ProtocolSnapshot) -> String {
-    format!(
-        "{}/{}@{}",
-        s.provenance.protocol, s.provenance.market, s.provenance.account
-    )
+    let account = &s.provenance.account;
+    let mut label = label_prefix(s, account.address().len() + 24);
+    push_chain(&mut label, account.chain());
+    label.push(':');
+    label.push_str(account.address());
+    label
 }
 
+/// `protocol/market@chain`, the label of a market's price quotes.
 fn quote_label(s: &ProtocolSnapshot) -> String {
-    format!(
-        "{}/{}@{}",
-        s.provenance.protocol, s.provenance.market, s.provenance.chain
-    )
+    let mut label = label_prefix(s, 24);
+    push_chain(&mut label, &s.provenance.chain);
+    label
+}
+
+/// `protocol/market@`, with room for `extra` more bytes. Written out rather than formatted: the
+/// book labels every market twice.
+fn label_prefix(s: &ProtocolSnapshot, extra: usize) -> String {
+    let (protocol, market) = (s.provenance.protocol.as_str(), &s.provenance.market.0);
+    let mut label = String::with_capacity(protocol.len() + market.len() + 2 + extra);
+    label.push_str(protocol);
+    label.push('/');
+    label.push_str(market);
+    label.push('@');
+    label
+}
+
+/// Appends `chain` as its `Display` writes it (`namespace:reference`).
+fn push_chain(out: &mut String, chain: &unimargin_schema::ChainId) {
+    out.push_str(chain.namespace().as_str());
+    out.push(':');
+    out.push_str(chain.reference());
 }
 
 /// `max(0, equity − excess)` when there is something to liquidate, else 0: the equity a market
@@ -308,11 +327,11 @@ struct Builder<'m> {
     model: &'m RiskModel,
     regime: VolatilityRegime,
     keys: Vec<KeyState>,
-    key_index: HashMap<String, usize>,
+    key_index: FxHashMap<String, usize>,
     groups: Vec<GroupState>,
-    group_index: HashMap<String, usize>,
+    group_index: FxHashMap<String, usize>,
     pegs: Vec<PegState>,
-    peg_index: HashMap<String, usize>,
+    peg_index: FxHashMap<String, usize>,
 }
 
 impl<'m> Builder<'m> {
@@ -426,11 +445,11 @@ pub(crate) fn build(
         model,
         regime: model.regime,
         keys: Vec::new(),
-        key_index: HashMap::new(),
+        key_index: FxHashMap::default(),
         groups: Vec::new(),
-        group_index: HashMap::new(),
+        group_index: FxHashMap::default(),
         pegs: Vec::new(),
-        peg_index: HashMap::new(),
+        peg_index: FxHashMap::default(),
     };
     // Configured volatile groups always take part in the grid (their moves drive correlated
     // groups), so that the scenario set does not depend on which groups happen to be held.

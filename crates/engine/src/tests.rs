@@ -494,3 +494,18 @@ fn a_cached_grid_is_never_used_for_a_changed_model() {
     // The one grid move, 50 %, scaled by the default group's 1.5 (volatility ÷ reference).
     assert!(ids.contains(&"WETH-75%"), "{ids:?}");
 }
+
+/// The book writes its market labels out by hand; they must read as the formatted ids do.
+#[test]
+fn market_labels_read_as_the_formatted_ids() {
+    let s = snapshot("aave-v3", vec![]);
+    let p = &s.provenance;
+    assert_eq!(
+        crate::book::market_label(&s),
+        format!("{}/{}@{}", p.protocol, p.market, p.account)
+    );
+    assert_eq!(
+        crate::book::market_label(&s),
+        "aave-v3/core@eip155:1:0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    );
+}
