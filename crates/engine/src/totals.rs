@@ -25,9 +25,10 @@ const MANTISSA: u128 = 1 << 96;
 /// A running `Decimal` sum that reproduces `Decimal`'s `+`, `-` and `*` exactly, representation
 /// included, on an `i128` mantissa and a scale.
 ///
-/// Within `Decimal`'s own integer paths (non-zero operands below 2^64, scales at most 19 apart,
-/// products of at most 28 places, results below 2^96) `Decimal` is exact: the sum takes the larger
-/// scale and a zero result is positive, and a product takes the sum of the scales. A zero operand
+/// `Decimal` is exact when a result fits (below 2^96) on these paths: non-zero terms at one scale;
+/// non-zero terms below 2^64 at scales at most 19 apart (the sum takes the larger scale); products
+/// of factors below 2^64 with at most 28 places in all (the product takes the sum of the scales).
+/// A zero result is positive. A zero operand
 /// follows `Decimal`'s rules: added to a sum, it leaves it as is; a zero sum becomes the operand
 /// (negated when subtracted). Anything else (rounding, a negative zero) switches the sum to plain
 /// `Decimal` arithmetic for good, so the result is always the one `Decimal` gives.
@@ -52,6 +53,34 @@ impl Sum {
             Sum::Exact { m, scale } => exact_decimal(m, scale),
             Sum::Decimal(d) => d,
         }
+    }
+
+    /// `self += other`.
+    #[inline]
+    pub(crate) fn add_sum(&mut self, other: Sum) {
+        match other {
+            Sum::Exact { m, scale } => self.add_term(m, scale, || exact_decimal(m, scale), false),
+            Sum::Decimal(d) => self.add(d),
+        }
+    }
+
+    /// `Decimal::min`: `other` if smaller, else `self` (equal values may differ in scale).
+    #[inline]
+    pub(crate) fn min(self, other: Sum) -> Sum {
+        if let (Sum::Exact { m: a, scale: s }, Sum::Exact { m: b, scale: t }) = (self, other) {
+            // Compared at the larger scale (exactly, when that fits an `i128`).
+            let up = |m: i128, by: u32| POW10.get(by as usize).and_then(|p| m.checked_mul(*p));
+            let aligned = if s >= t {
+                up(b, s - t).map(|b| (a, b))
+            } else {
+                up(a, t - s).map(|a| (a, b))
+            };
+            if let Some((a, b)) = aligned {
+                return if a > b { other } else { self };
+            }
+        }
+        let (a, b) = (self.value(), other.value());
+        Sum::Decimal(if a > b { b } else { a })
     }
 
     /// `self += d`.
@@ -93,7 +122,15 @@ impl Sum {
     #[inline(always)]
     fn add_term(&mut self, dm: i128, ds: u32, term: impl FnOnce() -> Decimal, negate: bool) {
         if let Sum::Exact { m, scale } = self {
-            if dm == 0 {
+            if *scale == ds && *m != 0 && dm != 0 {
+                // The same scale: `Decimal` adds the 96-bit mantissas, exact unless the sum
+                // carries past 96 bits (an `i128` holds it either way).
+                let r = *m + dm;
+                if r.unsigned_abs() < MANTISSA {
+                    *m = r;
+                    return;
+                }
+            } else if dm == 0 {
                 // A zero term leaves a non-zero sum as it is.
                 if *m != 0 {
                     return;
@@ -102,16 +139,12 @@ impl Sum {
                 // A zero sum becomes the (non-zero) term, representation included.
                 (*m, *scale) = (dm, ds);
                 return;
-            } else if (m.unsigned_abs() | dm.unsigned_abs()) < OPERAND {
-                if *scale == ds {
-                    // Both below 2^64: the sum is below 2^65, well inside a mantissa.
-                    *m += dm;
-                    return;
-                }
-                if let Some((r, s)) = aligned_sum(*m, *scale, dm, ds) {
-                    (*m, *scale) = (r, s);
-                    return;
-                }
+            } else if *scale != ds
+                && (m.unsigned_abs() | dm.unsigned_abs()) < OPERAND
+                && let Some((r, s)) = aligned_sum(*m, *scale, dm, ds)
+            {
+                (*m, *scale) = (r, s);
+                return;
             }
         }
         self.add_general(term(), negate);
@@ -388,6 +421,34 @@ mod tests {
                 want = next;
                 let got = sum.value();
                 assert_eq!(got.serialize(), want.serialize(), "{got} ≠ {want}");
+            }
+        }
+    }
+
+    /// `min` and `add_sum` of sums are `Decimal`'s `min` and `+` of their values.
+    #[test]
+    fn sum_min_and_add_sum_are_decimal() {
+        let mut g = Gen(0xD1B5_4A32_D192_ED03);
+        let mut sum = |g: &mut Gen| {
+            let mut s = Sum::default();
+            let mut want = Decimal::ZERO;
+            for _ in 0..(g.next() % 4) {
+                let a = g.decimal();
+                if let Some(next) = want.checked_add(a) {
+                    s.add(a);
+                    want = next;
+                }
+            }
+            s
+        };
+        for _ in 0..5_000 {
+            let (a, b) = (sum(&mut g), sum(&mut g));
+            let min = a.value().min(b.value());
+            assert_eq!(a.min(b).value().serialize(), min.serialize());
+            if let Some(total) = a.value().checked_add(b.value()) {
+                let mut c = a;
+                c.add_sum(b);
+                assert_eq!(c.value().serialize(), total.serialize());
             }
         }
     }
