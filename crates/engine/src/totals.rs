@@ -429,7 +429,7 @@ mod tests {
     #[test]
     fn sum_min_and_add_sum_are_decimal() {
         let mut g = Gen(0xD1B5_4A32_D192_ED03);
-        let mut sum = |g: &mut Gen| {
+        let sum = |g: &mut Gen| {
             let mut s = Sum::default();
             let mut want = Decimal::ZERO;
             for _ in 0..(g.next() % 4) {
