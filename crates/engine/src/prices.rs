@@ -17,14 +17,27 @@ use crate::model::RiskModel;
 
 /// Normalized asset key (`GROUP:SYMBOL`) and symbol of a position's asset.
 pub(crate) fn asset_key(model: &RiskModel, risk_key: &str, symbol: &str) -> (String, String) {
-    let upper = symbol.to_uppercase();
+    let upper = uppercase(symbol);
     let symbol = model
         .prices
         .aliases
         .iter()
         .find(|(from, _)| from.eq_ignore_ascii_case(&upper))
-        .map_or(upper, |(_, to)| to.to_uppercase());
-    (format!("{risk_key}:{symbol}"), symbol)
+        .map_or(upper, |(_, to)| uppercase(to));
+    let mut key = String::with_capacity(risk_key.len() + 1 + symbol.len());
+    key.push_str(risk_key);
+    key.push(':');
+    key.push_str(&symbol);
+    (key, symbol)
+}
+
+/// `str::to_uppercase`, without its Unicode tables for the usual ASCII symbol.
+fn uppercase(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_uppercase()
+    }
 }
 
 /// Whether a position contributes a quote of its asset's price.
