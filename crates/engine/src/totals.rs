@@ -122,15 +122,18 @@ impl Sum {
     #[inline(always)]
     fn add_term(&mut self, dm: i128, ds: u32, term: impl FnOnce() -> Decimal, negate: bool) {
         if let Sum::Exact { m, scale } = self {
-            if *scale == ds && *m != 0 && dm != 0 {
-                // The same scale: `Decimal` adds the 96-bit mantissas, exact unless the sum
-                // carries past 96 bits (an `i128` holds it either way).
+            if *scale == ds {
+                // The same scale: `Decimal` adds the 96-bit mantissas (a zero term leaves the
+                // sum, a zero sum becomes the term), exact unless the sum carries past 96 bits
+                // (an `i128` holds it either way). A zero result is left to the general path:
+                // it may be a negative zero term, which `Decimal` keeps.
                 let r = *m + dm;
-                if r.unsigned_abs() < MANTISSA {
+                if r != 0 && r.unsigned_abs() < MANTISSA {
                     *m = r;
                     return;
                 }
-            } else if dm == 0 {
+            }
+            if dm == 0 {
                 // A zero term leaves a non-zero sum as it is.
                 if *m != 0 {
                     return;
@@ -139,8 +142,13 @@ impl Sum {
                 // A zero sum becomes the (non-zero) term, representation included.
                 (*m, *scale) = (dm, ds);
                 return;
-            } else if *scale != ds
-                && (m.unsigned_abs() | dm.unsigned_abs()) < OPERAND
+            } else if *scale == ds {
+                // Non-zero terms cancelling (a positive zero), unless the sum overflowed.
+                if *m + dm == 0 {
+                    *m = 0;
+                    return;
+                }
+            } else if (m.unsigned_abs() | dm.unsigned_abs()) < OPERAND
                 && let Some((r, s)) = aligned_sum(*m, *scale, dm, ds)
             {
                 (*m, *scale) = (r, s);
