@@ -30,7 +30,9 @@ pub fn check_snapshot(s: &ProtocolSnapshot, settings: &EngineSettings) -> Snapsh
     let mut unknown_age: Vec<&str> = Vec::new();
     for p in &s.positions {
         let symbol = p.asset.symbol.as_str();
-        if p.price.usd <= rust_decimal::Decimal::ZERO && !p.amount.is_zero() {
+        // `usd <= 0`, read from the sign and the mantissa (no comparison per position).
+        let usd = p.price.usd;
+        if (usd.is_zero() || usd.is_sign_negative()) && !p.amount.is_zero() {
             v.failures.push(Failure {
                 scope: scope(),
                 kind: FailureKind::MissingPrice,

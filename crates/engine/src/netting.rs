@@ -16,42 +16,56 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
 
-/// One risk group's netting sums.
+use crate::totals::Sum;
+
+/// One risk group's netting sums, as exact [`Sum`]s (the same `Decimal`s, computed faster).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Group {
-    total_debt: Decimal,
-    total_collateral: Decimal,
-    weighted_debt: Decimal,
-    within_protocol: Decimal,
+    total_debt: Sum,
+    total_collateral: Sum,
+    weighted_debt: Sum,
+    within_protocol: Sum,
+    /// The current market's debt and collateral in the group, closed by [`Group::end_market`].
+    market_debt: Sum,
+    market_collateral: Sum,
 }
 
 impl Group {
-    /// Adds one position to the group's totals and to its market's `(debt, collateral)`.
-    pub(crate) fn add(&mut self, market: &mut (Decimal, Decimal), p: &Position) {
+    /// Adds one position to the group's totals and to its current market's.
+    ///
+    /// `_market` is not used: the group sums its current market itself (on exact integers).
+    /// It stays for the book's traversal, which still passes its own per-market pair.
+    pub(crate) fn add(&mut self, _market: &mut (Decimal, Decimal), p: &Position) {
         match p.kind {
             PositionKind::Supply if p.counts_as_collateral => {
-                market.1 += p.value_usd;
-                self.total_collateral += p.value_usd;
+                self.market_collateral.add(p.value_usd);
+                self.total_collateral.add(p.value_usd);
             }
             PositionKind::Debt => {
-                market.0 += p.value_usd;
-                self.total_debt += p.value_usd;
-                self.weighted_debt += p.value_usd * p.weights.maintenance;
+                self.market_debt.add(p.value_usd);
+                self.total_debt.add(p.value_usd);
+                self.weighted_debt
+                    .add_product(p.value_usd, p.weights.maintenance);
             }
             _ => {}
         }
     }
 
-    /// Closes one market: what it hedges within itself is not a cross-margin benefit.
-    pub(crate) fn end_market(&mut self, (debt, collateral): (Decimal, Decimal)) {
-        self.within_protocol += debt.min(collateral);
+    /// Closes the current market: what it hedges within itself is not a cross-margin benefit.
+    /// Called once per market in which the group had positions, after them (`_sums` is not used,
+    /// see [`Group::add`]).
+    pub(crate) fn end_market(&mut self, _sums: (Decimal, Decimal)) {
+        let debt = std::mem::take(&mut self.market_debt);
+        let collateral = std::mem::take(&mut self.market_collateral);
+        self.within_protocol.add_sum(debt.min(collateral));
     }
 
     /// The requirement freed across markets.
     fn freed(&self) -> Decimal {
-        let hedged =
-            (self.total_debt.min(self.total_collateral) - self.within_protocol).max(Decimal::ZERO);
-        hedged * self.weighted_debt / self.total_debt
+        let total_debt = self.total_debt.value();
+        let hedged = (total_debt.min(self.total_collateral.value()) - self.within_protocol.value())
+            .max(Decimal::ZERO);
+        hedged * self.weighted_debt.value() / total_debt
     }
 }
 
@@ -63,7 +77,7 @@ pub(crate) fn benefit_of_groups<'a>(
     groups.sort_by(|a, b| a.0.cmp(b.0));
     groups
         .iter()
-        .filter(|(_, g)| !g.total_debt.is_zero())
+        .filter(|(_, g)| !g.total_debt.value().is_zero())
         .map(|(_, g)| g.freed())
         .sum()
 }
@@ -85,27 +99,24 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
     // an ordered map is cheaper than hashing every position's key).
     let mut groups: Vec<(&str, Group)> = Vec::new();
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    // Per market: (group, (debt, collateral)), reused across markets.
-    let mut per_protocol: Vec<(usize, (Decimal, Decimal))> = Vec::new();
+    // Per market: the groups it has positions in, reused across markets.
+    let mut in_market: Vec<usize> = Vec::new();
+    let mut unused = (Decimal::ZERO, Decimal::ZERO);
     for positions in markets {
-        per_protocol.clear();
+        in_market.clear();
         for p in positions {
             let key = p.asset.risk_key.as_str();
             let g = *index.entry(key).or_insert_with(|| {
                 groups.push((key, Group::default()));
                 groups.len() - 1
             });
-            let slot = match per_protocol.iter().position(|(x, _)| *x == g) {
-                Some(i) => i,
-                None => {
-                    per_protocol.push((g, (Decimal::ZERO, Decimal::ZERO)));
-                    per_protocol.len() - 1
-                }
-            };
-            groups[g].1.add(&mut per_protocol[slot].1, p);
+            if !in_market.contains(&g) {
+                in_market.push(g);
+            }
+            groups[g].1.add(&mut unused, p);
         }
-        for (g, sums) in &per_protocol {
-            groups[*g].1.end_market(*sums);
+        for g in &in_market {
+            groups[*g].1.end_market(unused);
         }
     }
     benefit_of_groups(groups.iter().map(|(name, g)| (*name, g)))

@@ -1,6 +1,6 @@
 //! Building the profile.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{cmp::Ordering, collections::BTreeMap, collections::BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -66,13 +66,14 @@ pub fn compute_segmented_profile(
     accounts.sort();
     accounts.dedup();
     // Determinism: the output must not depend on the order reads completed in.
-    snapshots.sort_by_cached_key(snapshot_key);
+    sort_snapshots(&mut snapshots);
 
     let mut warnings: Vec<Warning> = Vec::new();
     let mut counted: Vec<ProtocolSnapshot> = Vec::with_capacity(snapshots.len());
-    for s in snapshots {
+    for mut s in snapshots {
         let verdict = checks::check_snapshot(&s, settings);
-        warnings.extend(s.warnings.iter().cloned());
+        // The snapshot's own warnings go to the coverage only (the profile does not keep them).
+        warnings.append(&mut s.warnings);
         warnings.extend(verdict.warnings);
         if verdict.failures.is_empty() {
             counted.push(s);
@@ -82,22 +83,34 @@ pub fn compute_segmented_profile(
     }
 
     // Every expected (market, account) pair must be accounted for by a snapshot or a failure.
-    let read: BTreeSet<(&AccountId, String)> = counted
+    // Read pairs as `(protocol, market, account)`: an expected `protocol/market` label splits at
+    // its first `/` (a protocol id has none), so no label needs to be built.
+    let mut read: Vec<(&str, &str, &AccountId)> = counted
         .iter()
-        .map(|s| (&s.provenance.account, market_label(s)))
+        .map(|s| {
+            let p = &s.provenance;
+            (p.protocol.as_str(), p.market.0.as_str(), &p.account)
+        })
         .collect();
+    if !read.is_sorted() {
+        read.sort_unstable();
+    }
     for account in &accounts {
         for market in expected.get(account.chain()).into_iter().flatten() {
-            if read.contains(&(account, market.clone())) {
+            let was_read = market.split_once('/').is_some_and(|(protocol, name)| {
+                read.binary_search(&(protocol, name, account)).is_ok()
+            });
+            if was_read {
                 continue;
             }
             let seen_failed = failures.iter().any(|f| {
                 f.scope.account.as_ref().is_none_or(|a| a == account)
                     && f.scope.chain.as_ref().is_none_or(|c| c == account.chain())
-                    && f.scope
-                        .protocol
-                        .as_ref()
-                        .is_none_or(|p| market.starts_with(&format!("{p}/")))
+                    && f.scope.protocol.as_ref().is_none_or(|p| {
+                        market
+                            .strip_prefix(p.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    })
             });
             if !seen_failed {
                 failures.push(Failure {
@@ -166,11 +179,7 @@ pub fn compute_segmented_profile(
         risk_profile.rebalance = rebalance::plan(&protocols, &settings.model);
     }
 
-    failures.sort_by(|a, b| {
-        format!("{:?}", a.scope)
-            .cmp(&format!("{:?}", b.scope))
-            .then(a.message.cmp(&b.message))
-    });
+    sort_failures(&mut failures);
     failures.dedup();
     warnings.dedup();
     let complete = failures.is_empty();
@@ -178,16 +187,27 @@ pub fn compute_segmented_profile(
 
     let chains = read_points
         .into_iter()
-        .map(|(chain, read_point)| ChainCoverage {
-            protocols: protocols
+        .map(|(chain, read_point)| {
+            // The distinct `protocol/market` labels, sorted (as a set collects them).
+            let mut labels: Vec<String> = protocols
                 .iter()
                 .filter(|p| p.chain == chain)
-                .map(|p| format!("{}/{}", p.protocol, p.market))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-            chain,
-            read_point,
+                .map(|p| {
+                    let (protocol, market) = (p.protocol.as_str(), p.market.0.as_str());
+                    let mut label = String::with_capacity(protocol.len() + 1 + market.len());
+                    label.push_str(protocol);
+                    label.push('/');
+                    label.push_str(market);
+                    label
+                })
+                .collect();
+            labels.sort_unstable();
+            labels.dedup();
+            ChainCoverage {
+                protocols: labels,
+                chain,
+                read_point,
+            }
         })
         .collect();
 
@@ -289,16 +309,163 @@ fn protocol_profile(s: ProtocolSnapshot, totals: Totals, risk: ProtocolRisk) -> 
     }
 }
 
-/// `protocol/market`, the label coverage uses.
-pub(crate) fn market_label(s: &ProtocolSnapshot) -> String {
-    format!("{}/{}", s.provenance.protocol, s.provenance.market)
+/// Sorts snapshots by chain, protocol, market and account, each compared as its string (stable:
+/// the order of `(chain.to_string(), protocol, market, account.to_string())`), without building
+/// the strings, and moving each snapshot once.
+fn sort_snapshots(snapshots: &mut [ProtocolSnapshot]) {
+    if snapshots.is_sorted_by(|a, b| snapshot_order(a, b).is_le()) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..snapshots.len()).collect();
+    order.sort_by(|a, b| snapshot_order(&snapshots[*a], &snapshots[*b]));
+    permute(snapshots, &mut order);
 }
 
-fn snapshot_key(s: &ProtocolSnapshot) -> (String, String, String, String) {
-    (
-        s.provenance.chain.to_string(),
-        s.provenance.protocol.to_string(),
-        s.provenance.market.to_string(),
-        s.provenance.account.to_string(),
-    )
+fn snapshot_order(a: &ProtocolSnapshot, b: &ProtocolSnapshot) -> Ordering {
+    let (a, b) = (&a.provenance, &b.provenance);
+    chain_order(&a.chain, &b.chain)
+        .then_with(|| a.protocol.as_str().cmp(b.protocol.as_str()))
+        .then_with(|| a.market.0.cmp(&b.market.0))
+        .then_with(|| account_order(&a.account, &b.account))
+}
+
+/// The order of the chains' strings (`namespace:reference`).
+fn chain_order(a: &ChainId, b: &ChainId) -> Ordering {
+    if a.namespace() == b.namespace() {
+        // The same `namespace:` prefix.
+        return a.reference().cmp(b.reference());
+    }
+    joined(&[a.namespace().as_str(), ":", a.reference()]).cmp(joined(&[
+        b.namespace().as_str(),
+        ":",
+        b.reference(),
+    ]))
+}
+
+/// The order of the accounts' strings (`chain:address`).
+fn account_order(a: &AccountId, b: &AccountId) -> Ordering {
+    let (ca, cb) = (a.chain(), b.chain());
+    if ca == cb {
+        // The same `chain:` prefix.
+        return a.address().cmp(b.address());
+    }
+    joined(&[
+        ca.namespace().as_str(),
+        ":",
+        ca.reference(),
+        ":",
+        a.address(),
+    ])
+    .cmp(joined(&[
+        cb.namespace().as_str(),
+        ":",
+        cb.reference(),
+        ":",
+        b.address(),
+    ]))
+}
+
+/// The bytes of the concatenated `parts` (compared like the joined string).
+fn joined<'a>(parts: &'a [&'a str]) -> impl Iterator<Item = u8> + 'a {
+    parts.iter().flat_map(|p| p.bytes())
+}
+
+/// Sorts failures by their scope's `Debug` text, then message (stable), formatting each scope
+/// once rather than at every comparison.
+fn sort_failures(failures: &mut [Failure]) {
+    if failures.len() < 2 {
+        return;
+    }
+    let keys: Vec<String> = failures.iter().map(|f| format!("{:?}", f.scope)).collect();
+    let mut order: Vec<usize> = (0..failures.len()).collect();
+    order.sort_by(|a, b| {
+        keys[*a]
+            .cmp(&keys[*b])
+            .then_with(|| failures[*a].message.cmp(&failures[*b].message))
+    });
+    permute(failures, &mut order);
+}
+
+/// Rearranges `items` so that the `i`-th is the former `order[i]`, by swaps (`order` is
+/// consumed: it is rewritten while following the cycles).
+fn permute<T>(items: &mut [T], order: &mut [usize]) {
+    for i in 0..items.len() {
+        // Earlier places have been filled: follow where their former item went.
+        let mut from = order[i];
+        while from < i {
+            from = order[from];
+        }
+        order[i] = from;
+        items.swap(i, from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
+
+    use unimargin_schema::{AccountId, ChainId};
+
+    use super::{account_order, chain_order, permute};
+
+    /// Chains and accounts compare as their strings do (`eip155:10` < `eip155:1` at `0` < `:`).
+    #[test]
+    fn orders_are_the_strings_orders() {
+        let chains = [
+            ChainId::evm(1),
+            ChainId::evm(10),
+            ChainId::evm(137),
+            ChainId::evm(2),
+            ChainId::solana("5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp").unwrap(),
+        ];
+        let addresses = [
+            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            "0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359",
+        ];
+        let mut accounts = Vec::new();
+        for chain in &chains {
+            if chain.evm_chain_id().is_some() {
+                for a in addresses {
+                    accounts.push(AccountId::new(chain.clone(), a).unwrap());
+                }
+            } else {
+                let a = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+                accounts.push(AccountId::new(chain.clone(), a).unwrap());
+            }
+        }
+        for a in &chains {
+            for b in &chains {
+                assert_eq!(
+                    chain_order(a, b),
+                    a.to_string().cmp(&b.to_string()),
+                    "{a} {b}"
+                );
+            }
+        }
+        for a in &accounts {
+            for b in &accounts {
+                assert_eq!(
+                    account_order(a, b),
+                    a.to_string().cmp(&b.to_string()),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn permute_places_the_ordered_items() {
+        let items = ['a', 'b', 'c', 'd', 'e', 'f'];
+        for order in [
+            [0, 1, 2, 3, 4, 5],
+            [5, 4, 3, 2, 1, 0],
+            [2, 0, 1, 5, 3, 4],
+            [1, 2, 3, 4, 5, 0],
+        ] {
+            let mut got = items;
+            let mut o = order;
+            permute(&mut got, &mut o);
+            assert_eq!(got, order.map(|i| items[i]));
+        }
+    }
 }
