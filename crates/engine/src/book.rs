@@ -17,7 +17,8 @@ use unimargin_schema::{
 };
 
 use crate::{
-    fixed::{self, Sum},
+    exact::Sum,
+    fixed,
     model::RiskModel,
     options,
     prices::{self, Chosen, Quote},
@@ -466,13 +467,13 @@ pub(crate) fn build(
     let borrow_carry = model.carry.borrow_apr * horizon;
     let borrow_growth = Decimal::ONE + borrow_carry;
     let funding_carry = model.carry.funding_apr * horizon;
-    let mut carry = Sum::ZERO;
+    let mut carry = Sum::default();
     // Every perp's PnL, the first part of the equity at reference prices.
-    let mut equity = Sum::ZERO;
+    let mut equity = Sum::default();
     let mut out_markets = Vec::with_capacity(markets.len());
     let mut legs: Vec<(usize, usize, &Position)> = Vec::new();
-    // A market's netting sums per group, reused across markets.
-    let mut netting_market: Vec<(usize, (Decimal, Decimal))> = Vec::new();
+    // The groups a market's positions are in, for closing their netting sums; reused.
+    let mut netting_groups: Vec<usize> = Vec::new();
     // (risk_key, symbol) → key, so each distinct spelling is normalized once.
     let mut seen: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     // Each key's units, summed exactly.
@@ -500,10 +501,10 @@ pub(crate) fn build(
         let label = market_label(snapshot);
         let quoted_by = &quote_labels[m];
         sums.clear();
-        let mut constant = Sum::ZERO;
-        let mut funding = Sum::ZERO;
-        let mut market_carry = Sum::ZERO;
-        netting_market.clear();
+        let mut constant = Sum::default();
+        let mut funding = Sum::default();
+        let mut market_carry = Sum::default();
+        netting_groups.clear();
         for p in &snapshot.positions {
             let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
                 Some(k) => *k,
@@ -518,14 +519,10 @@ pub(crate) fn build(
             };
             // The netting sums, in the same traversal (positions are large; one pass over them).
             let g = b.keys[k].group;
-            let slot = match netting_market.iter().position(|(x, _)| *x == g) {
-                Some(i) => i,
-                None => {
-                    netting_market.push((g, (Decimal::ZERO, Decimal::ZERO)));
-                    netting_market.len() - 1
-                }
-            };
-            b.groups[g].netting.add(&mut netting_market[slot].1, p);
+            if !netting_groups.contains(&g) {
+                netting_groups.push(g);
+            }
+            b.groups[g].netting.add(p);
             // One quote per market and asset (markets are visited once each, in order).
             if prices::quotes_asset(p) && b.keys[k].last_quote != Some(m) {
                 b.keys[k].last_quote = Some(m);
@@ -560,7 +557,7 @@ pub(crate) fn build(
                     key.spot_long.add(p.amount);
                     x.long_units.add(p.amount);
                     if p.counts_as_collateral {
-                        x.a_long.add(v * w);
+                        x.a_long.add_product(v, w);
                     }
                 }
                 (PositionKind::Debt, _) => {
@@ -631,8 +628,8 @@ pub(crate) fn build(
                 }
             })
             .collect();
-        for (g, sums) in &netting_market {
-            b.groups[*g].netting.end_market(*sums);
+        for g in &netting_groups {
+            b.groups[*g].netting.end_market();
         }
         let funding = funding.value();
         carry.add(funding);
@@ -737,7 +734,7 @@ pub(crate) fn build(
     }
 
     // Portfolio aggregates at reference prices (the equity already holds the perps' PnL).
-    let mut liabilities = Sum::ZERO;
+    let mut liabilities = Sum::default();
     let mut oracle_addon = Decimal::ZERO;
     for key in &mut b.keys {
         let price = &key.price;

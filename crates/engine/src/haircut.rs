@@ -13,7 +13,10 @@ use std::cmp::Ordering;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::model::{HaircutLevels, RiskModel, SizeParams};
+use crate::{
+    exact::{Exact, MANTISSA_LIMIT, mul_i128, pow10},
+    model::{HaircutLevels, RiskModel, SizeParams},
+};
 
 /// What an asset's haircut depends on besides its size.
 #[derive(Debug, Clone, Copy)]
@@ -252,171 +255,6 @@ fn sqrt_up_exact(size: Exact, liquidity: Exact) -> Option<i128> {
     Some(ceil_sqrt(i128::try_from(scaled).ok()?))
 }
 
-/// `10^e`, for `e ≤ 38` (a table: `checked_pow` on `i128` costs more than the rest of an
-/// [`Exact`] operation).
-fn pow10(e: u32) -> Option<i128> {
-    const POW10: [i128; 39] = {
-        let mut t = [1i128; 39];
-        let mut i = 1;
-        while i < 39 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    POW10.get(e as usize).copied()
-}
-
-/// `a × b`, `None` on overflow; one machine multiplication when both fit in 64 bits.
-#[inline]
-fn mul_i128(a: i128, b: i128) -> Option<i128> {
-    match (i64::try_from(a), i64::try_from(b)) {
-        (Ok(a), Ok(b)) => Some(i128::from(a) * i128::from(b)),
-        _ => a.checked_mul(b),
-    }
-}
-
-/// The magnitude bound of a `Decimal` mantissa: 96 bits.
-const MANTISSA_LIMIT: i128 = 1 << 96;
-
-/// A `Decimal` as machine integers: its mantissa and scale (value `m × 10^−s`), with the few
-/// operations the add-ons use, each giving exactly the value and representation (scale) that
-/// `Decimal`'s operation gives — or `None` where `Decimal` would round, overflow or make a zero
-/// whose sign or scale the integers do not follow; the caller then computes in `Decimal`. It
-/// follows `Decimal`'s rules: a product with a zero factor is `0` at scale 0, a sum with a zero
-/// term is the other term unchanged, a nonzero sum or product keeps the larger (summed) scale.
-/// A negative zero is not represented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Exact {
-    m: i128,
-    s: u32,
-}
-
-impl Exact {
-    /// `Decimal::ZERO`.
-    pub(crate) const ZERO: Self = Self { m: 0, s: 0 };
-
-    /// `d`, unless it is a negative zero.
-    pub(crate) fn of(d: Decimal) -> Option<Self> {
-        if d.is_zero() && d.is_sign_negative() {
-            return None;
-        }
-        Some(Self {
-            m: d.mantissa(),
-            s: d.scale(),
-        })
-    }
-
-    /// The `Decimal` (the mantissa is below 2⁹⁶ and the scale at most 28 by construction).
-    pub(crate) fn to_decimal(self) -> Decimal {
-        Decimal::try_from_i128_with_scale(self.m, self.s).unwrap_or(Decimal::ZERO)
-    }
-
-    pub(crate) fn is_zero(self) -> bool {
-        self.m == 0
-    }
-
-    /// `Decimal::abs`.
-    pub(crate) fn abs(self) -> Self {
-        Self {
-            m: self.m.abs(),
-            s: self.s,
-        }
-    }
-
-    /// A result, if `Decimal` holds it unrounded.
-    fn checked(m: i128, s: u32) -> Option<Self> {
-        (m.abs() < MANTISSA_LIMIT && s <= Decimal::MAX_SCALE).then_some(Self { m, s })
-    }
-
-    /// Both mantissas at the larger scale, with that scale.
-    #[inline]
-    fn aligned(self, other: Self) -> Option<(i128, i128, u32)> {
-        match self.s.cmp(&other.s) {
-            Ordering::Equal => Some((self.m, other.m, self.s)),
-            Ordering::Less => Some((
-                mul_i128(self.m, pow10(other.s - self.s)?)?,
-                other.m,
-                other.s,
-            )),
-            Ordering::Greater => {
-                Some((self.m, mul_i128(other.m, pow10(self.s - other.s)?)?, self.s))
-            }
-        }
-    }
-
-    /// `self + other`.
-    pub(crate) fn add(self, other: Self) -> Option<Self> {
-        if self.m == 0 {
-            return Some(other);
-        }
-        if other.m == 0 {
-            return Some(self);
-        }
-        let (a, b, s) = self.aligned(other)?;
-        if a.abs() >= MANTISSA_LIMIT || b.abs() >= MANTISSA_LIMIT {
-            return None;
-        }
-        // A zero sum's sign is `Decimal`'s business.
-        let sum = a + b;
-        if sum == 0 {
-            return None;
-        }
-        Self::checked(sum, s)
-    }
-
-    /// `self − other`.
-    pub(crate) fn sub(self, other: Self) -> Option<Self> {
-        self.add(Self {
-            m: -other.m,
-            s: other.s,
-        })
-    }
-
-    /// `self × other`.
-    pub(crate) fn mul(self, other: Self) -> Option<Self> {
-        if self.m == 0 || other.m == 0 {
-            return Some(Self::ZERO);
-        }
-        Self::checked(mul_i128(self.m, other.m)?, self.s + other.s)
-    }
-
-    /// `Decimal::round_dp_with_strategy`, for the strategies the engine uses (others: `None`).
-    pub(crate) fn round_dp(self, dp: u32, strategy: RoundingStrategy) -> Option<Self> {
-        if self.s <= dp {
-            return Some(self);
-        }
-        let unit = pow10(self.s - dp)?.unsigned_abs();
-        // The magnitude truncated, then one more where the strategy says so (in 64 bits when
-        // the numbers fit: one machine division instead of a 128-bit routine).
-        let magnitude = self.m.unsigned_abs();
-        let (q, r) = match (u64::try_from(magnitude), u64::try_from(unit)) {
-            (Ok(m), Ok(u)) => (u128::from(m / u), u128::from(m % u)),
-            _ => (magnitude / unit, magnitude % unit),
-        };
-        let negative = self.m < 0;
-        let up = match strategy {
-            RoundingStrategy::MidpointNearestEven => 2 * r > unit || (2 * r == unit && q % 2 == 1),
-            RoundingStrategy::ToPositiveInfinity => !negative && r != 0,
-            RoundingStrategy::ToNegativeInfinity => negative && r != 0,
-            RoundingStrategy::ToZero => false,
-            _ => return None,
-        };
-        let q = i128::try_from(q + u128::from(up)).ok()?;
-        // `Decimal` gives a zero the plus sign when it rounds.
-        Some(Self {
-            m: if negative { -q } else { q },
-            s: dp,
-        })
-    }
-
-    /// `Decimal::cmp` (by value).
-    pub(crate) fn cmp(self, other: Self) -> Option<Ordering> {
-        let (a, b, _) = self.aligned(other)?;
-        Some(a.cmp(&b))
-    }
-}
-
 /// `√x` rounded up to 1e-9, by an exact integer square root (`Decimal::sqrt` iterates in
 /// `Decimal` and costs more than the rest of the add-ons together).
 fn sqrt_up(x: Decimal) -> Decimal {
@@ -463,105 +301,14 @@ fn ceil_sqrt(n: i128) -> i128 {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test reports failure by panicking")]
 
-    use std::cmp::Ordering;
+    use rust_decimal::Decimal;
 
-    use rust_decimal::{Decimal, RoundingStrategy};
-
-    use super::{Exact, HaircutBasis, ceil_sqrt};
+    use super::{HaircutBasis, ceil_sqrt};
+    use crate::exact::{
+        Exact,
+        testing::{Lcg, same},
+    };
     use crate::model::{HaircutLevels, SizeParams};
-
-    /// A small deterministic generator (the tests need variety, not quality).
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            self.0 >> 11
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-
-        /// A decimal of up to `digits` digits at a scale up to `max_scale`, of either sign.
-        fn decimal(&mut self, digits: u32, max_scale: u32) -> Decimal {
-            let magnitude = 10i128.pow(1 + self.below(u64::from(digits)) as u32);
-            let m = i128::from(self.next()) * i128::from(self.next()) % magnitude;
-            let m = if self.below(2) == 0 { m } else { -m };
-            Decimal::from_i128_with_scale(m, self.below(u64::from(max_scale) + 1) as u32)
-        }
-    }
-
-    /// The same value and representation.
-    fn same(exact: Exact, d: Decimal, what: &str) {
-        let got = exact.to_decimal();
-        assert_eq!(got.to_string(), d.to_string(), "{what}");
-        assert_eq!(got.scale(), d.scale(), "{what}");
-        assert_eq!(got.is_sign_negative(), d.is_sign_negative(), "{what}");
-    }
-
-    /// Each `Exact` operation gives `Decimal`'s result, value and representation, whenever it
-    /// gives one; and it gives one for ordinary amounts.
-    #[test]
-    fn exact_is_decimal() {
-        let mut g = Lcg(7);
-        let mut answered = 0;
-        let cases = 20_000;
-        for i in 0..cases {
-            let (digits, scale) = if i % 10 == 0 { (28, 28) } else { (12, 12) };
-            let mut a = g.decimal(digits, scale);
-            let mut b = g.decimal(digits, scale);
-            match i % 7 {
-                0 => b = Decimal::ZERO,
-                1 => a = Decimal::new(0, 4),
-                2 => b = -a,
-                _ => {}
-            }
-            // `-0` (from `b = -a`) is not represented.
-            let (Some(ea), Some(eb)) = (Exact::of(a), Exact::of(b)) else {
-                assert!(b.is_zero() && b.is_sign_negative());
-                continue;
-            };
-            let what = format!("{a} {b}");
-            if let (Some(e), Some(d)) = (ea.add(eb), a.checked_add(b)) {
-                same(e, d, &format!("{what} +"));
-                answered += 1;
-            }
-            if let (Some(e), Some(d)) = (ea.sub(eb), a.checked_sub(b)) {
-                same(e, d, &format!("{what} −"));
-            }
-            if let (Some(e), Some(d)) = (ea.mul(eb), a.checked_mul(b)) {
-                same(e, d, &format!("{what} ×"));
-            }
-            if let Some(o) = ea.cmp(eb) {
-                assert_eq!(o, a.cmp(&b), "{what} cmp");
-            }
-            same(ea.abs(), a.abs(), &format!("{what} abs"));
-            for strategy in [
-                RoundingStrategy::MidpointNearestEven,
-                RoundingStrategy::ToPositiveInfinity,
-                RoundingStrategy::ToNegativeInfinity,
-                RoundingStrategy::ToZero,
-            ] {
-                let dp = g.below(12) as u32;
-                same(
-                    ea.round_dp(dp, strategy).unwrap(),
-                    a.round_dp_with_strategy(dp, strategy),
-                    &format!("{what} round {dp} {strategy:?}"),
-                );
-            }
-        }
-        // Most sums of ordinary amounts are answered (the rest: zero sums, huge mantissas).
-        assert!(answered > cases * 3 / 4, "{answered}");
-        assert!(Exact::of(-Decimal::ZERO).is_none());
-        assert_eq!(
-            Exact::of(Decimal::ONE).unwrap().cmp(Exact::ZERO),
-            Some(Ordering::Greater)
-        );
-    }
 
     /// `at_exact` gives `at`'s haircuts, value and representation, whenever it gives them, for
     /// bases with and without premium and caps that bind or not; and it gives them for most

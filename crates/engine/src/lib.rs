@@ -27,6 +27,7 @@
 mod book;
 pub mod checks;
 pub mod correlation;
+mod exact;
 mod fixed;
 mod grids;
 mod haircut;

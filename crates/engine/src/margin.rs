@@ -22,7 +22,8 @@ use unimargin_schema::{AddOns, Health, PortfolioMargin, Side};
 
 use crate::{
     book::{Book, MarketBook},
-    haircut::{Exact, HaircutBasis},
+    exact::Exact,
+    haircut::HaircutBasis,
     model::RiskModel,
     stress::Stress,
 };

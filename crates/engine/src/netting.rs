@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, ProtocolProfile, ProtocolSnapshot};
 
-use crate::totals::Sum;
+use crate::exact::Sum;
 
 /// One risk group's netting sums, as exact [`Sum`]s (the same `Decimal`s, computed faster).
 #[derive(Debug, Clone, Default)]
@@ -32,10 +32,7 @@ pub(crate) struct Group {
 
 impl Group {
     /// Adds one position to the group's totals and to its current market's.
-    ///
-    /// `_market` is not used: the group sums its current market itself (on exact integers).
-    /// It stays for the book's traversal, which still passes its own per-market pair.
-    pub(crate) fn add(&mut self, _market: &mut (Decimal, Decimal), p: &Position) {
+    pub(crate) fn add(&mut self, p: &Position) {
         match p.kind {
             PositionKind::Supply if p.counts_as_collateral => {
                 self.market_collateral.add(p.value_usd);
@@ -52,9 +49,8 @@ impl Group {
     }
 
     /// Closes the current market: what it hedges within itself is not a cross-margin benefit.
-    /// Called once per market in which the group had positions, after them (`_sums` is not used,
-    /// see [`Group::add`]).
-    pub(crate) fn end_market(&mut self, _sums: (Decimal, Decimal)) {
+    /// Called once per market in which the group had positions, after them.
+    pub(crate) fn end_market(&mut self) {
         let debt = std::mem::take(&mut self.market_debt);
         let collateral = std::mem::take(&mut self.market_collateral);
         self.within_protocol.add_sum(debt.min(collateral));
@@ -101,7 +97,6 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     // Per market: the groups it has positions in, reused across markets.
     let mut in_market: Vec<usize> = Vec::new();
-    let mut unused = (Decimal::ZERO, Decimal::ZERO);
     for positions in markets {
         in_market.clear();
         for p in positions {
@@ -113,10 +108,10 @@ fn benefit<'a>(markets: impl Iterator<Item = &'a [Position]>) -> Decimal {
             if !in_market.contains(&g) {
                 in_market.push(g);
             }
-            groups[g].1.add(&mut unused, p);
+            groups[g].1.add(p);
         }
         for g in &in_market {
-            groups[*g].1.end_market(unused);
+            groups[*g].1.end_market();
         }
     }
     benefit_of_groups(groups.iter().map(|(name, g)| (*name, g)))
