@@ -8,7 +8,8 @@
 //!
 //! Arguments: positions (default 100) and repetitions (default 10); compare callgrind's
 //! inclusive count of `compute_profile` divided by the repetitions. `--json` instead prints the
-//! profiles of a fixed set of portfolios (sizes, with and without options, more risk groups), so
+//! profiles of a fixed set of portfolios (sizes up to the 10 000 positions whose grid runs on
+//! several threads, with and without options, more risk groups), so
 //! that a change meant to be faster can be checked to give byte-identical profiles:
 //! `instructions --json > before.json`, change, `instructions --json | cmp - before.json`.
 #![allow(missing_docs)]
@@ -31,7 +32,7 @@ fn main() {
                     .groups
                     .insert(format!("G{g}"), s.model.groups["ETH"].clone());
             }
-            for n in [1usize, 7, 20, 45, 100, 333, 1_000] {
+            for n in [1usize, 7, 20, 45, 100, 333, 1_000, 10_000] {
                 for with_options in [true, false] {
                     let profile = compute_profile(portfolio::portfolio_with(n, with_options), &s);
                     let json = serde_json::to_string(&profile).expect("a profile serializes");
