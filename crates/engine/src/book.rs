@@ -17,7 +17,7 @@ use unimargin_schema::{
 };
 
 use crate::{
-    exact::Sum,
+    exact::{Exact, Sum},
     fixed,
     model::RiskModel,
     options,
@@ -306,6 +306,26 @@ fn push_chain(out: &mut String, chain: &unimargin_schema::ChainId) {
     out.push_str(chain.namespace().as_str());
     out.push(':');
     out.push_str(chain.reference());
+}
+
+/// `⌊long × long_price⌋ − ⌈short × short_price⌉` at 1e-8, as an integer count of 1e-8 USD: what
+/// `to_fixed(floor(…) − ceil(…))` gives, in machine integers ([`Exact`]); `None` where `Decimal`
+/// would round a product (the caller then computes it in `Decimal`).
+fn slope_fixed(
+    long: Decimal,
+    long_price: Decimal,
+    short: Decimal,
+    short_price: Decimal,
+) -> Option<i128> {
+    let rounded = |units: Decimal, price: Decimal, strategy| {
+        Exact::of(units)?
+            .mul(Exact::of(price)?)?
+            .round_dp(DP, strategy)?
+            .to_scaled(fixed::MONEY)
+    };
+    let held = rounded(long, long_price, RoundingStrategy::ToNegativeInfinity)?;
+    let owed = rounded(short, short_price, RoundingStrategy::ToPositiveInfinity)?;
+    held.checked_sub(owed)
 }
 
 /// `max(0, equity − excess)` when there is something to liquidate, else 0: the equity a market
@@ -699,9 +719,12 @@ pub(crate) fn build(
     for market in &mut out_markets {
         for x in &mut market.buckets {
             let price = &b.keys[x.key].price;
-            let slope = floor(x.long_units * price.long) - ceil(x.short_units * price.short);
-            x.fixed.pnl_slope =
-                fixed::to_fixed(slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity);
+            x.fixed.pnl_slope = slope_fixed(x.long_units, price.long, x.short_units, price.short)
+                .unwrap_or_else(|| {
+                    let slope =
+                        floor(x.long_units * price.long) - ceil(x.short_units * price.short);
+                    fixed::to_fixed(slope, fixed::MONEY, RoundingStrategy::ToNegativeInfinity)
+                });
         }
         market.fixed = market.buckets.iter().map(|x| x.fixed).collect();
         market.narrow = market.fixed.iter().map(NarrowTerms::of).collect();

@@ -177,6 +177,12 @@ impl Exact {
         })
     }
 
+    /// The value as an integer count of `10^−scale` (`None` if it has more places or does not
+    /// fit), e.g. a rounded amount at 1e-8 for the grid.
+    pub(crate) fn to_scaled(self, scale: u32) -> Option<i128> {
+        self.m.checked_mul(pow10(scale.checked_sub(self.s)?)?)
+    }
+
     /// `Decimal::cmp` (by value).
     pub(crate) fn cmp(self, other: Self) -> Option<Ordering> {
         let (a, b, _) = self.aligned(other)?;
