@@ -17,6 +17,8 @@
 //!   (`stress`), option pricing and greeks ([`pricing`]), add-ons and requirements (`margin`,
 //!   `haircut`), the liquidation surface (`surface`), the risk score ([`score`]), segments
 //!   (`segments`), rebalancing advice ([`rebalance`]) and what-if simulation ([`simulate`]);
+//! * `exact`: `Decimal` arithmetic on machine integers with `Decimal`'s very results, for the sums
+//!   over positions (and `fixed`, the grid's scaled integers);
 //! * [`compute_profile`] / [`compute_segmented_profile`]: putting it together.
 //!
 //! The formulas are documented in `crates/engine/docs/methodology.md`.
