@@ -26,8 +26,9 @@ use crate::{
 /// How many grids a cache keeps (the oldest goes first): owners' books come in few shapes.
 const CAPACITY: usize = 32;
 
-/// A shared cache of compiled scenario grids ([module docs](self)). Cloning shares it; it takes
-/// no part in comparing settings.
+/// A shared cache of compiled scenario grids: a grid depends on the model and on the shape of the
+/// book (its groups, pegs and options), not on sizes or prices, so each shape is built once.
+/// Cloning shares it; it takes no part in comparing settings.
 #[derive(Clone, Default)]
 pub struct GridCache(Arc<Mutex<Vec<Arc<Compiled>>>>);
 

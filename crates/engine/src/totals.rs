@@ -1,7 +1,7 @@
 //! Aggregates of positions, in one traversal.
 //!
 //! The sums are `Decimal` sums, but a profile of many positions adds up thousands of them, so they
-//! run on machine integers ([`Sum`](crate::exact::Sum)) wherever that gives the very same `Decimal` (value, scale and
+//! run on machine integers (`exact::Sum`) wherever that gives the very same `Decimal` (value, scale and
 //! sign of zero, all of which show in the JSON: `"1.50"` is not `"1.5"`).
 
 use rust_decimal::Decimal;
