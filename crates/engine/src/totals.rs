@@ -145,7 +145,7 @@ pub fn finish(t: &mut Totals) {
 }
 
 /// Totals of a list of positions: [`accumulate`] over them, then [`finish`] (computed on
-/// [`Sum`]s, with the same result).
+/// exact integer sums, with the same result).
 pub fn of_positions<'a>(positions: impl IntoIterator<Item = &'a Position>) -> Totals {
     let mut sums = Sums::default();
     for p in positions {
