@@ -16,7 +16,7 @@
 //!   (`scenarios`, [`correlation`]; compiled once per model and book shape, [`GridCache`]), full revaluation with each protocol's own liquidation rule
 //!   (`stress`), option pricing and greeks ([`pricing`]), add-ons and requirements (`margin`,
 //!   `haircut`), the liquidation surface (`surface`), the risk score ([`score`]), segments
-//!   (`segments`), rebalancing advice ([`rebalance`]) and what-if simulation ([`simulate`]);
+//!   (`segments`), rebalancing advice ([`rebalance`]) and what-if simulation ([`simulate`](mod@simulate));
 //! * `exact`: `Decimal` arithmetic on machine integers with `Decimal`'s very results, for the sums
 //!   over positions (and `fixed`, the grid's scaled integers);
 //! * [`compute_profile`] / [`compute_segmented_profile`]: putting it together.

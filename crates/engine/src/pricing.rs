@@ -3,8 +3,8 @@
 //!
 //! `f64` is used here and only here for money-like quantities, because the models need `ln`,
 //! `exp`, `√` and the normal distribution; callers convert the results to `Decimal` at the boundary
-//! (the engine's `options` module). Greeks are in the model's natural units: per unit of underlying, per
-//! 1.00 of volatility, per year.
+//! (the engine's `options` module). Greeks are in the model's natural units: per unit of
+//! underlying, per 1.00 of volatility, per year.
 
 /// Call or put (the schema's `OptionKind`, repeated to keep this module free of the schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
