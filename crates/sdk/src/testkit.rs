@@ -1,5 +1,6 @@
-//! The EVM test kit: a real `anvil` node on a free loopback port, with Multicall3 at its
-//! canonical address, for adapter tests and the demo.
+//! The test kit: the recorded test vectors ([`vectors`]), and for EVM adapters a real `anvil`
+//! node on a free loopback port, with Multicall3 at its canonical address, for their tests and
+//! the demo.
 //!
 //! `anvil` is found in this order: `$UNIMARGIN_ANVIL`, `anvil` on `PATH`, the npm package installed
 //! by `crates/sdk/testkit/package.json`, the tool cache (`~/.cache/unimargin/tools`). When none
@@ -19,6 +20,19 @@ use alloy::{
 use unimargin_schema::ChainId;
 
 use crate::evm::{EvmClient, EvmSettings, MULTICALL3};
+
+/// The root of the recorded test vectors (`$UNIMARGIN_TEST_VECTORS`, which `.ci/run` sets; they are
+/// not part of the repository). `None`, after saying that `test` did not run, when it is not set:
+/// a fresh clone runs every other test.
+pub fn vectors(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => {
+            eprintln!("{test}: did not run: UNIMARGIN_TEST_VECTORS is not set");
+            None
+        }
+    }
+}
 
 /// The anvil release the project is tested with.
 pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";

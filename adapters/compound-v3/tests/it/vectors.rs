@@ -13,8 +13,6 @@
 //! They are not part of the repository; `.ci/run` points `UNIMARGIN_TEST_VECTORS` at them.
 //! Without it the test says that it did not run.
 
-use std::path::PathBuf;
-
 use alloy::{
     primitives::{Address, Bytes, U256},
     sol_types::SolCall,
@@ -63,8 +61,8 @@ fn positions(vector: &Value) -> Vec<(String, U256, u8, Decimal)> {
 
 #[test]
 fn recorded_comet_replies_decode_and_normalize() {
-    let Some(root) = std::env::var_os("UNIMARGIN_TEST_VECTORS").map(PathBuf::from) else {
-        eprintln!("UNIMARGIN_TEST_VECTORS is not set: the recorded Comet replies were not checked");
+    let Some(root) = unimargin_sdk::testkit::vectors("recorded_comet_replies_decode_and_normalize")
+    else {
         return;
     };
     let dir = root.join("evm/metamask_mmi-defi-adapters");

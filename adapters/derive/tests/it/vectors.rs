@@ -14,21 +14,15 @@ use unimargin_schema::{AccountId, MarketId, PositionKind, ProtocolId, ReadPoint}
 
 use super::d;
 
-fn vectors() -> Option<PathBuf> {
-    match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
-        Some(dir) => Some(PathBuf::from(dir).join("derive_deribit/ccxt_static")),
-        None => {
-            println!(
-                "UNIMARGIN_TEST_VECTORS is not set: recorded Derive replies not checked (test did not run)"
-            );
-            None
-        }
-    }
+fn vectors(test: &str) -> Option<PathBuf> {
+    unimargin_sdk::testkit::vectors(test).map(|root| root.join("derive_deribit/ccxt_static"))
 }
 
 #[test]
 fn recorded_collateral_and_perp_normalize_with_the_venue_rates() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("recorded_collateral_and_perp_normalize_with_the_venue_rates") else {
+        return;
+    };
     let read = |f: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
     };

@@ -12,8 +12,6 @@
 //! They are not part of the repository; `.ci/run` points `UNIMARGIN_TEST_VECTORS` at them.
 //! Without it the test says that it did not run.
 
-use std::path::PathBuf;
-
 use alloy::{primitives::Bytes, sol_types::SolCall};
 use serde_json::Value;
 use unimargin_gmx_v2::{
@@ -24,8 +22,9 @@ use super::*;
 
 #[test]
 fn the_recorded_eth_usd_round_prices_weth_like_the_snapshot() {
-    let Some(root) = std::env::var_os("UNIMARGIN_TEST_VECTORS").map(PathBuf::from) else {
-        eprintln!("UNIMARGIN_TEST_VECTORS is not set: the GMX v2 vector test did not run");
+    let Some(root) =
+        unimargin_sdk::testkit::vectors("the_recorded_eth_usd_round_prices_weth_like_the_snapshot")
+    else {
         return;
     };
     let path = root.join("evm/metamask_mmi-defi-adapters/gmx-v2__gm-pool__arb.positions.weth.json");

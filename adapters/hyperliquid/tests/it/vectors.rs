@@ -13,16 +13,8 @@ use unimargin_sdk::venue::decode;
 
 use super::d;
 
-fn vectors() -> Option<PathBuf> {
-    match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
-        Some(dir) => Some(PathBuf::from(dir).join("hyperliquid")),
-        None => {
-            println!(
-                "UNIMARGIN_TEST_VECTORS is not set: recorded Hyperliquid replies not checked (test did not run)"
-            );
-            None
-        }
-    }
+fn vectors(test: &str) -> Option<PathBuf> {
+    unimargin_sdk::testkit::vectors(test).map(|root| root.join("hyperliquid"))
 }
 
 /// The JSON body of a recorded sample: method, path and auth flag lines, then the body.
@@ -33,7 +25,10 @@ fn sample_body(dir: &Path, file: &str) -> String {
 
 #[test]
 fn recorded_isolated_position_reproduces_margin_and_liquidation_price() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("recorded_isolated_position_reproduces_margin_and_liquidation_price")
+    else {
+        return;
+    };
     let body = sample_body(
         &dir.join("JKorf_HyperLiquid.Net"),
         "Futures_Account_GetAccountInfo.txt",
@@ -72,7 +67,9 @@ fn recorded_isolated_position_reproduces_margin_and_liquidation_price() {
 
 #[test]
 fn recorded_cross_account_reproduces_value_and_margin_used() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("recorded_cross_account_reproduces_value_and_margin_used") else {
+        return;
+    };
     let cassette = std::fs::read_to_string(
         dir.join("hyperliquid-python-sdk/cassettes/test_get_user_state.yaml"),
     )
@@ -115,7 +112,10 @@ fn recorded_cross_account_reproduces_value_and_margin_used() {
 
 #[test]
 fn recorded_spot_and_portfolio_margin_views_hold_each_dollar_once() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("recorded_spot_and_portfolio_margin_views_hold_each_dollar_once")
+    else {
+        return;
+    };
     let dir = dir.join("JKorf_HyperLiquid.Net");
     let spot: SpotClearinghouseState = decode(
         "spotClearinghouseState",

@@ -11,16 +11,8 @@ use unimargin_marginfi::layout::{
 };
 use unimargin_sdk::solana::oracle::switchboard::{CurrentResult, PullFeedAccountData};
 
-pub(crate) fn vectors() -> Option<PathBuf> {
-    match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
-        Some(p) => Some(PathBuf::from(p).join("solana")),
-        None => {
-            println!(
-                "UNIMARGIN_TEST_VECTORS is not set: test vectors not available, this test did not run"
-            );
-            None
-        }
-    }
+pub(crate) fn vectors(test: &str) -> Option<PathBuf> {
+    unimargin_sdk::testkit::vectors(test).map(|root| root.join("solana"))
 }
 
 /// A `repr(C)` layout computed from an IDL: field offsets by dotted path, and sizes.
@@ -117,7 +109,9 @@ impl Idl {
 
 #[test]
 fn marginfi_layouts_match_the_0_1_7_idl() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("marginfi_layouts_match_the_0_1_7_idl") else {
+        return;
+    };
     let idl = Idl::load(dir.join("marginfi/idl/marginfi_0.1.7.json"));
     assert_eq!(idl.size("MarginfiAccount"), size_of::<MarginfiAccount>());
     assert_eq!(idl.size("Bank"), size_of::<Bank>());
@@ -267,7 +261,9 @@ fn marginfi_layouts_match_the_0_1_7_idl() {
 
 #[test]
 fn oracle_layouts_match_their_idls() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("oracle_layouts_match_their_idls") else {
+        return;
+    };
     let sb = Idl::load(dir.join("drift/idl/switchboard_on_demand_30.json"));
     assert_eq!(
         sb.size("PullFeedAccountData"),

@@ -41,7 +41,10 @@ fn i80_at(data: &[u8], at: usize) -> i128 {
 
 #[test]
 fn real_accounts_and_banks_decode_with_the_ids_the_manifest_records() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("real_accounts_and_banks_decode_with_the_ids_the_manifest_records")
+    else {
+        return;
+    };
     let d = deployment();
     let mut accounts = 0;
     let mut banks = 0;
@@ -164,7 +167,9 @@ fn real_accounts_and_banks_decode_with_the_ids_the_manifest_records() {
 
 #[test]
 fn real_oracle_accounts_decode() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("real_oracle_accounts_decode") else {
+        return;
+    };
     let m = dir.join("marginfi");
     let key = Pubkey::new_from_array([0; 32]);
     // SOL/USD PriceUpdateV2: feed ef0d8b6f…, publish_time 1735984087 per the manifest.
@@ -216,7 +221,11 @@ fn real_oracle_accounts_decode() {
 
 #[tokio::test]
 async fn a_real_bank_priced_by_a_real_pyth_update_reproduces_the_health_exactly() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) =
+        vectors("a_real_bank_priced_by_a_real_pyth_update_reproduces_the_health_exactly")
+    else {
+        return;
+    };
     let m = dir.join("marginfi");
     // The JitoSOL bank (mainnet, group 4qp6…), with its oracle pointed at the real SOL/USD
     // PriceUpdateV2 account (fields patched at the IDL offsets: oracle_setup 609 = PythPushOracle,

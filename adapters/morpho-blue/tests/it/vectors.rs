@@ -7,7 +7,7 @@
 //! repository; `.ci/run` points `UNIMARGIN_TEST_VECTORS` at a checkout. Without it the test says
 //! that it did not run.
 
-use std::{collections::BTreeMap, path::PathBuf, str::FromStr};
+use std::{collections::BTreeMap, str::FromStr};
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256, address},
@@ -43,8 +43,8 @@ fn hex_u64(v: &Value) -> u64 {
     u64::from_str_radix(v.as_str().unwrap_or_default().trim_start_matches("0x"), 16).unwrap()
 }
 
-fn load(name: &str) -> Option<Recording> {
-    let root = PathBuf::from(std::env::var_os("UNIMARGIN_TEST_VECTORS")?);
+fn load(test: &str, name: &str) -> Option<Recording> {
+    let root = unimargin_sdk::testkit::vectors(test)?;
     let path = root.join("evm/metamask_mmi-defi-adapters").join(name);
     let json: Value = serde_json::from_str(
         &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")),
@@ -171,8 +171,10 @@ fn accrued(
 
 #[test]
 fn recorded_supply_positions_normalize_to_the_recorded_balances() {
-    let Some(rec) = load("history__morpho-blue__ethereum.positions.1@4a4baf86.json") else {
-        eprintln!("UNIMARGIN_TEST_VECTORS is not set: the recorded Morpho reads were not checked");
+    let Some(rec) = load(
+        "recorded_supply_positions_normalize_to_the_recorded_balances",
+        "history__morpho-blue__ethereum.positions.1@4a4baf86.json",
+    ) else {
         return;
     };
     let owner = address!("0x38989BBA00BDF8181F4082995b3DEAe96163aC5D");
@@ -278,8 +280,10 @@ fn recorded_supply_positions_normalize_to_the_recorded_balances() {
 
 #[test]
 fn recorded_borrows_accrue_to_the_block_and_round_up() {
-    let Some(rec) = load("history__morpho-blue__ethereum.positions.2@4a4baf86.json") else {
-        eprintln!("UNIMARGIN_TEST_VECTORS is not set: the recorded Morpho reads were not checked");
+    let Some(rec) = load(
+        "recorded_borrows_accrue_to_the_block_and_round_up",
+        "history__morpho-blue__ethereum.positions.2@4a4baf86.json",
+    ) else {
         return;
     };
     let markets = rec.markets();

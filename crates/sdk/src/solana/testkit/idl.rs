@@ -12,21 +12,10 @@
     reason = "test aids: a bad vector or IDL fails the calling test with its reason"
 )]
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use serde_json::Value;
 
-/// The test-vector root, or `None` (after saying the test did not run) when it is not set.
-pub fn vectors(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("UNIMARGIN_TEST_VECTORS") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => {
-            eprintln!("{test}: did not run: UNIMARGIN_TEST_VECTORS is not set");
-            None
-        }
-    }
-}
+pub use crate::testkit::vectors;
 
 /// Account data of a `.b64` (one base64 line) or `.hex` file.
 pub fn load(path: &std::path::Path) -> Vec<u8> {
