@@ -339,7 +339,41 @@ pub(crate) fn run(
             }
         }
         let stats = &mut markets[m];
+        // The usual case, a market without options in a price scenario that is neither its
+        // worst so far nor a liquidation, needs nothing but the excess and the P&L: it is
+        // settled here, every other case below.
+        let plain = match &split {
+            Some(split) if market.options.is_empty() => Some(split),
+            _ => None,
+        };
         for (si, state) in states.iter().enumerate() {
+            if let Some(split) = plain
+                && state.narrow
+                && state.oracle.is_none()
+            {
+                let (mut e, mut p) = (excess_sums[si], pnl_sums[si]);
+                if state.numeraires_unmoved {
+                    e += split.fixed_excess;
+                } else {
+                    for t in split.all {
+                        if book.groups[book.keys[t.key].group].numeraire {
+                            let fk = columns[t.key * n_scenarios + si];
+                            e += i128::from(fk) * i128::from(t.excess);
+                            p += i128::from(fk - ONE as i64) * i128::from(t.pnl_slope);
+                        }
+                    }
+                }
+                let excess = market.constant_fixed + e;
+                if excess >= 0 && stats.worst.is_some_and(|(w, _)| excess >= w) {
+                    // No penalty: the market's own loss is its P&L's opposite.
+                    let y = market.carry_fixed - p;
+                    let slot = &mut largest_y[m * n_classes + classes.of_scenario[si]];
+                    if slot.is_none_or(|l| y > l) {
+                        *slot = Some(y);
+                    }
+                    continue;
+                }
+            }
             let values = &option_values[si * n_options..(si + 1) * n_options];
             // The market's own P&L, like the portfolio's (only carry in the oracle scenario).
             let mut own_pnl = -market.carry_fixed;
