@@ -267,6 +267,8 @@ pub(crate) struct Book {
     pub(crate) carry: Decimal,
     /// Oracle-divergence add-on.
     pub(crate) oracle_addon: Decimal,
+    /// Each market's totals ([`crate::totals`]), summed in the book's traversal.
+    pub(crate) totals: Vec<Totals>,
     /// Options whose underlying price is unknown: `(market, instrument)`.
     pub(crate) unpriced_options: Vec<(String, String)>,
     pub(crate) notes: Vec<String>,
@@ -456,9 +458,10 @@ impl<'m> Builder<'m> {
     }
 }
 
-/// Builds the book from the counted snapshots and their totals.
+/// Builds the book from the counted snapshots, with each market's totals: one pass over the
+/// positions (they are the bulk of a large profile's memory) feeds both.
 pub(crate) fn build(
-    markets: &[(&ProtocolSnapshot, &Totals)],
+    markets: &[&ProtocolSnapshot],
     model: &RiskModel,
     as_of: DateTime<Utc>,
 ) -> Book {
@@ -502,7 +505,7 @@ pub(crate) fn build(
     let mut sums: Vec<BucketSums> = Vec::new();
 
     // Quote labels and their rank in label order (quotes are sorted by label).
-    let quote_labels: Vec<String> = markets.iter().map(|(s, _)| quote_label(s)).collect();
+    let quote_labels: Vec<String> = markets.iter().map(|s| quote_label(s)).collect();
     let mut quote_ranks = vec![0usize; markets.len()];
     {
         let mut order: Vec<usize> = (0..markets.len()).collect();
@@ -517,7 +520,9 @@ pub(crate) fn build(
         }
     }
 
-    for (m, (snapshot, totals)) in markets.iter().enumerate() {
+    let mut market_totals: Vec<Totals> = Vec::with_capacity(markets.len());
+    for (m, snapshot) in markets.iter().enumerate() {
+        let mut totals_sums = crate::totals::Sums::default();
         let label = market_label(snapshot);
         let quoted_by = &quote_labels[m];
         sums.clear();
@@ -526,6 +531,7 @@ pub(crate) fn build(
         let mut market_carry = Sum::default();
         netting_groups.clear();
         for p in &snapshot.positions {
+            totals_sums.accumulate(p);
             let k = match seen.get(&(p.asset.risk_key.as_str(), p.asset.symbol.as_str())) {
                 Some(k) => *k,
                 None => {
@@ -655,7 +661,8 @@ pub(crate) fn build(
         carry.add(funding);
         market_carry.add(funding);
         let constant = constant.value();
-        let (maintenance_requirement, initial_requirement) = own_requirement(totals);
+        let totals = totals_sums.totals();
+        let (maintenance_requirement, initial_requirement) = own_requirement(&totals);
         out_markets.push(MarketBook {
             label,
             penalty: model
@@ -687,6 +694,7 @@ pub(crate) fn build(
             maintenance_requirement,
             initial_requirement,
         });
+        market_totals.push(totals);
     }
     for (key, sums) in b.keys.iter_mut().zip(&key_sums) {
         key.spot_long = sums.spot_long.value();
@@ -813,6 +821,7 @@ pub(crate) fn build(
         liabilities: liabilities.value(),
         carry: ceil(carry),
         oracle_addon: ceil(oracle_addon),
+        totals: market_totals,
         unpriced_options: unpriced,
         notes: Vec::new(),
     }

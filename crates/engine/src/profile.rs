@@ -126,15 +126,13 @@ pub fn compute_segmented_profile(
         }
     }
 
-    // The portfolio-margin assessment. Options the grid cannot value are missing prices.
-    let market_totals: Vec<Totals> = counted
-        .iter()
-        .map(|s| totals::of_positions(&s.positions))
-        .collect();
-    let pairs: Vec<(&ProtocolSnapshot, &Totals)> = counted.iter().zip(&market_totals).collect();
+    // The portfolio-margin assessment (the book also sums each market's totals). Options the
+    // grid cannot value are missing prices.
+    let markets: Vec<&ProtocolSnapshot> = counted.iter().collect();
     let ctx = risk::Context::new(&settings.model, settings.max_price_age_secs, as_of)
         .with_grids(&settings.grids);
-    let mut book = risk::build_book(&pairs, &ctx);
+    let mut book = risk::build_book(&markets, &ctx);
+    let market_totals = std::mem::take(&mut book.totals);
     for (market, instrument) in &book.unpriced_options {
         let scope = counted
             .iter()
@@ -155,8 +153,8 @@ pub fn compute_segmented_profile(
     let whole_complete = failures.is_empty();
     let assessment = risk::assess(&mut book, &ctx, whole_complete);
     let mut risk_profile = assessment.risk;
-    risk_profile.segments = segments::assess(segments, &accounts, &pairs, &failures, &ctx);
-    drop(pairs);
+    risk_profile.segments = segments::assess(segments, &accounts, &markets, &failures, &ctx);
+    drop(markets);
 
     let protocols: Vec<ProtocolProfile> = counted
         .into_iter()

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use unimargin_schema::{GroupExposure, ProtocolRisk, ProtocolSnapshot, RiskProfile, Totals};
+use unimargin_schema::{GroupExposure, ProtocolRisk, ProtocolSnapshot, RiskProfile};
 
 use crate::{
     GridCache,
@@ -62,7 +62,7 @@ pub(crate) struct Assessment {
 }
 
 /// Builds the book of `markets`.
-pub(crate) fn build_book(markets: &[(&ProtocolSnapshot, &Totals)], ctx: &Context<'_>) -> Book {
+pub(crate) fn build_book(markets: &[&ProtocolSnapshot], ctx: &Context<'_>) -> Book {
     book::build(markets, ctx.model, ctx.as_of)
 }
 

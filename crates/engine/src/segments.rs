@@ -4,7 +4,7 @@
 //! to a chain (or nothing) that one of its accounts lives on. Like the whole, an incomplete segment
 //! has no health and zero credit capacity.
 
-use unimargin_schema::{AccountId, Failure, ProtocolSnapshot, Segment, SegmentRisk, Totals};
+use unimargin_schema::{AccountId, Failure, ProtocolSnapshot, Segment, SegmentRisk};
 
 use crate::risk::{self, Context};
 
@@ -19,7 +19,7 @@ fn touches(f: &Failure, accounts: &[AccountId]) -> bool {
 pub(crate) fn assess(
     segments: &[Segment],
     requested: &[AccountId],
-    markets: &[(&ProtocolSnapshot, &Totals)],
+    markets: &[&ProtocolSnapshot],
     failures: &[Failure],
     ctx: &Context<'_>,
 ) -> Vec<SegmentRisk> {
@@ -34,9 +34,9 @@ pub(crate) fn assess(
                 .collect();
             accounts.sort();
             accounts.dedup();
-            let subset: Vec<(&ProtocolSnapshot, &Totals)> = markets
+            let subset: Vec<&ProtocolSnapshot> = markets
                 .iter()
-                .filter(|(s, _)| accounts.contains(&s.provenance.account))
+                .filter(|s| accounts.contains(&s.provenance.account))
                 .copied()
                 .collect();
             let complete = !failures.iter().any(|f| touches(f, &accounts));

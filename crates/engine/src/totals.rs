@@ -9,9 +9,10 @@ use unimargin_schema::{Position, PositionKind, Side, Totals};
 
 use crate::exact::Sum;
 
-/// The aggregates of [`Totals`] as [`Sum`]s.
+/// The aggregates of [`Totals`] as [`Sum`]s, for a traversal that does more than summing (the
+/// book sums each market's totals in its own pass over the positions).
 #[derive(Debug, Default, Clone, Copy)]
-struct Sums {
+pub(crate) struct Sums {
     net_value: Sum,
     collateral: Sum,
     adjusted_collateral: Sum,
@@ -24,7 +25,7 @@ struct Sums {
 impl Sums {
     /// [`accumulate`] on [`Sum`]s: the same operations in the same order.
     #[inline]
-    fn accumulate(&mut self, p: &Position) {
+    pub(crate) fn accumulate(&mut self, p: &Position) {
         let v = p.value_usd;
         match (p.kind, p.side) {
             (PositionKind::Supply, _) | (PositionKind::Option, Side::Long) => {
@@ -70,7 +71,7 @@ impl Sums {
     }
 
     /// The finished totals.
-    fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         let mut t = Totals {
             net_value_usd: self.net_value.value(),
             collateral_usd: self.collateral.value(),
