@@ -32,6 +32,21 @@ fn bench(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
+    // The same with a scenario grid built for the profile (a model or book shape seen for the
+    // first time), where the one above finds it compiled (`GridCache`).
+    c.bench_function("profile/100_positions_full_grid_first_of_its_shape", |b| {
+        b.iter_batched(
+            || {
+                let fresh = unimargin_engine::EngineSettings {
+                    model: settings.model.clone(),
+                    ..unimargin_engine::EngineSettings::default()
+                };
+                (small.clone(), fresh)
+            },
+            |(input, fresh)| black_box(compute_profile(input, &fresh)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
     let linear = portfolio_with(100, false);
     c.bench_function("profile/100_positions_full_grid_no_options", |b| {
         b.iter_batched(
