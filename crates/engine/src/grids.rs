@@ -34,8 +34,8 @@ pub struct GridCache(Arc<Mutex<Vec<Arc<Compiled>>>>);
 
 impl std::fmt::Debug for GridCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.0.lock().map_or(0, |grids| grids.len());
-        write!(f, "GridCache({len} grids)")
+        let grids = self.0.lock().map_or(0, |grids| grids.len());
+        f.debug_struct("GridCache").field("grids", &grids).finish()
     }
 }
 
@@ -119,8 +119,13 @@ impl GridCache {
         {
             return found.scenarios.clone();
         }
+        // Built outside the lock, so profiles of known shapes never wait for a build.
         let scenarios = Arc::new(scenarios::build(book, model, correlation));
         if let Ok(mut grids) = self.0.lock() {
+            // Another profile of the same shape may have built it meanwhile: keep one copy.
+            if let Some(found) = grids.iter().find(|c| c.key.matches(book, model)) {
+                return found.scenarios.clone();
+            }
             if grids.len() >= CAPACITY {
                 grids.remove(0);
             }

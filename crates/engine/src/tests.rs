@@ -509,3 +509,30 @@ fn market_labels_read_as_the_formatted_ids() {
         "aave-v3/core@eip155:1:0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
     );
 }
+
+/// Profiles computed at once from several threads with shared settings agree, and the grid of
+/// their one shape is kept once.
+#[test]
+fn concurrent_profiles_share_one_compiled_grid() {
+    let book = || {
+        input(
+            vec![snapshot(
+                "aave-v3",
+                vec![
+                    supply("WETH", "10", "2000", "0.8", "0.85"),
+                    debt("USDC", "5000", "1"),
+                ],
+            )],
+            vec![],
+        )
+    };
+    let settings = EngineSettings::default();
+    let profiles: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| compute_profile(book(), &settings)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(profiles.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(format!("{:?}", settings.grids), "GridCache { grids: 1 }");
+}
