@@ -12,7 +12,10 @@
 //! peg's name, depeg and presence — so a model changed after a grid was cached (the settings'
 //! fields are public) finds no stale grid: it builds its own.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
 
 use rust_decimal::Decimal;
 
@@ -30,11 +33,31 @@ const CAPACITY: usize = 32;
 /// book (its groups, pegs and options), not on sizes or prices, so each shape is built once.
 /// Cloning shares it; it takes no part in comparing settings.
 #[derive(Clone, Default)]
-pub struct GridCache(Arc<Mutex<Vec<Arc<Compiled>>>>);
+pub struct GridCache(Arc<Shared>);
+
+/// The cache's grids and counters.
+#[derive(Default)]
+struct Shared {
+    grids: Mutex<Vec<Arc<Compiled>>>,
+    found: AtomicU64,
+    built: AtomicU64,
+}
+
+/// What a [`GridCache`] holds and has done, for monitoring: a server whose owners' books come
+/// in more shapes than the cache keeps rebuilds grids (`built` grows with the profiles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GridCacheStats {
+    /// Grids held now.
+    pub grids: usize,
+    /// Profiles (and segments) that found their grid compiled, since the cache was made.
+    pub found: u64,
+    /// Grids built, since the cache was made.
+    pub built: u64,
+}
 
 impl std::fmt::Debug for GridCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let grids = self.0.lock().map_or(0, |grids| grids.len());
+        let grids = self.0.grids.lock().map_or(0, |grids| grids.len());
         f.debug_struct("GridCache").field("grids", &grids).finish()
     }
 }
@@ -105,6 +128,15 @@ impl Key {
 }
 
 impl GridCache {
+    /// The cache's size and counters.
+    pub fn stats(&self) -> GridCacheStats {
+        GridCacheStats {
+            grids: self.0.grids.lock().map_or(0, |grids| grids.len()),
+            found: self.0.found.load(Ordering::Relaxed),
+            built: self.0.built.load(Ordering::Relaxed),
+        }
+    }
+
     /// The grid of `book` under `model` (whose correlation is `correlation`): the cached one when
     /// a grid of the same shape was built before, else a new one, cached. A cache that cannot be
     /// locked (a panic elsewhere poisoned it) is bypassed, never trusted half-written.
@@ -114,14 +146,16 @@ impl GridCache {
         model: &RiskModel,
         correlation: &Correlation,
     ) -> Arc<Scenarios> {
-        if let Ok(grids) = self.0.lock()
+        if let Ok(grids) = self.0.grids.lock()
             && let Some(found) = grids.iter().find(|c| c.key.matches(book, model))
         {
+            self.0.found.fetch_add(1, Ordering::Relaxed);
             return found.scenarios.clone();
         }
         // Built outside the lock, so profiles of known shapes never wait for a build.
         let scenarios = Arc::new(scenarios::build(book, model, correlation));
-        if let Ok(mut grids) = self.0.lock() {
+        self.0.built.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut grids) = self.0.grids.lock() {
             // Another profile of the same shape may have built it meanwhile: keep one copy.
             if let Some(found) = grids.iter().find(|c| c.key.matches(book, model)) {
                 return found.scenarios.clone();

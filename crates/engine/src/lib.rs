@@ -51,7 +51,7 @@ mod stress;
 mod surface;
 pub mod totals;
 
-pub use grids::GridCache;
+pub use grids::{GridCache, GridCacheStats};
 pub use model::{ModelError, RiskModel};
 pub use profile::{ProfileInput, compute_profile, compute_segmented_profile};
 pub use settings::EngineSettings;

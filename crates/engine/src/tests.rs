@@ -535,4 +535,11 @@ fn concurrent_profiles_share_one_compiled_grid() {
     });
     assert!(profiles.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(format!("{:?}", settings.grids), "GridCache { grids: 1 }");
+    // Every profile either found the grid or built it (a race builds it more than once).
+    let stats = settings.grids.stats();
+    assert_eq!(stats.grids, 1);
+    assert!(stats.built >= 1);
+    assert_eq!(stats.found + stats.built, 4, "{stats:?}");
+    compute_profile(book(), &settings);
+    assert_eq!(settings.grids.stats().found, stats.found + 1);
 }

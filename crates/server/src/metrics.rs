@@ -1,5 +1,6 @@
 //! Prometheus metrics at `/metrics`: request latency per route, RPC requests per chain, read
-//! failures per chain and adapter, adapter reads by outcome, and profile cache hits and misses.
+//! failures per chain and adapter, adapter reads by outcome, profile cache hits and misses, and
+//! the engine's compiled scenario grids.
 //!
 //! The recorder is process-wide (the `metrics` facade has one global recorder), installed on
 //! first use. RPC request counts are read from the chain clients when `/metrics` is scraped, so
@@ -36,6 +37,12 @@ pub const ADAPTER_READS: &str = "unimargin_adapter_reads_total";
 pub const CACHE_HITS: &str = "unimargin_cache_hits_total";
 /// Counter of profile snapshot cache misses (reads from the chain).
 pub const CACHE_MISSES: &str = "unimargin_cache_misses_total";
+/// Counter of scenario grids the engine found compiled or had to build, labelled `outcome`
+/// (`found`, `built`): a `built` count that grows with the profiles means owners' books come in
+/// more shapes than the engine's grid cache keeps.
+pub const SCENARIO_GRIDS: &str = "unimargin_scenario_grids_total";
+/// Gauge of the scenario grids the engine holds compiled.
+pub const SCENARIO_GRIDS_HELD: &str = "unimargin_scenario_grids";
 
 /// Latency buckets in seconds: a cached profile answers in a millisecond or two, a cold
 /// multi-chain read takes seconds.
@@ -68,6 +75,11 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
             metrics::describe_counter!(ADAPTER_READS, "adapter reads per chain and outcome");
             metrics::describe_counter!(CACHE_HITS, "profile snapshot cache hits");
             metrics::describe_counter!(CACHE_MISSES, "profile snapshot cache misses");
+            metrics::describe_counter!(
+                SCENARIO_GRIDS,
+                "scenario grids found compiled or built, by outcome"
+            );
+            metrics::describe_gauge!(SCENARIO_GRIDS_HELD, "scenario grids held compiled");
             Some(handle)
         })
         .as_ref()
@@ -129,6 +141,16 @@ pub(crate) async fn serve(State(state): State<AppState>) -> Response {
             let last = seen.insert((profiler, chain.clone()), count).unwrap_or(0);
             metrics::counter!(RPC_REQUESTS, "chain" => chain).increment(count.saturating_sub(last));
         }
+        // The engine's grid cache counts the same way (keys cannot meet a chain id's).
+        let grids = state.profiler.engine().grids.stats();
+        for (outcome, count) in [("found", grids.found), ("built", grids.built)] {
+            let last = seen
+                .insert((profiler, format!("grids:{outcome}")), count)
+                .unwrap_or(0);
+            metrics::counter!(SCENARIO_GRIDS, "outcome" => outcome)
+                .increment(count.saturating_sub(last));
+        }
+        metrics::gauge!(SCENARIO_GRIDS_HELD).set(grids.grids as f64);
     }
     match handle() {
         Some(handle) => (

@@ -600,7 +600,9 @@ fn metrics_operation() -> Operation {
              requests per chain (`unimargin_rpc_requests_total`), failed reads per chain, adapter \
              and failure kind (`unimargin_rpc_errors_total`), adapter reads by outcome \
              (`unimargin_adapter_reads_total`), profile cache hits and misses \
-             (`unimargin_cache_hits_total`, `unimargin_cache_misses_total`).",
+             (`unimargin_cache_hits_total`, `unimargin_cache_misses_total`), scenario grids \
+             found compiled or built (`unimargin_scenario_grids_total`) and held \
+             (`unimargin_scenario_grids`).",
         ))
         .response(
             "200",

@@ -88,6 +88,26 @@ async fn metrics_count_requests_per_route_rpc_per_chain_and_cache_hits() {
             "no {outcome} adapter read:\n{text}"
         );
     }
+    // The engine built this profiler's grid for the first profile and found it for the second
+    // (other tests' profilers add to the same process-wide counters).
+    for outcome in ["built", "found"] {
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with("unimargin_scenario_grids_total{")
+                    && l.contains(&format!(r#"outcome="{outcome}""#))
+            })
+            .unwrap_or_else(|| panic!("no {outcome} grid counter:\n{text}"));
+        assert!(
+            line.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 1,
+            "{line}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("unimargin_scenario_grids ")),
+        "no grids gauge:\n{text}"
+    );
     for counter in [
         "unimargin_cache_hits_total ",
         "unimargin_cache_misses_total ",
