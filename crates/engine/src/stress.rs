@@ -144,7 +144,8 @@ fn linear_wide(terms: &[crate::book::BucketFixed], f: &[i128]) -> (i128, i128, i
 /// Integer sums do not depend on order, so the results are the same.
 struct SplitTerms<'a> {
     moving: Vec<crate::book::NarrowTerms>,
-    /// `Σ ONE × (a_net − q)` of the others.
+    /// The numeraire assets' terms, and their `Σ ONE × (a_net − q)`.
+    fixed: Vec<crate::book::NarrowTerms>,
     fixed_excess: i128,
     all: &'a [crate::book::NarrowTerms],
 }
@@ -156,6 +157,7 @@ impl<'a> SplitTerms<'a> {
             .partition(|t| book.groups[book.keys[t.key].group].numeraire);
         Self {
             fixed_excess: fixed.iter().map(|t| ONE * i128::from(t.excess)).sum(),
+            fixed,
             moving,
             all: terms,
         }
@@ -342,27 +344,28 @@ pub(crate) fn run(
         // The usual case, a market without options in a price scenario that is neither its
         // worst so far nor a liquidation, needs nothing but the excess and the P&L: it is
         // settled here, every other case below.
-        let plain = match &split {
-            Some(split) if market.options.is_empty() => Some(split),
-            _ => None,
-        };
+        let plain = market.options.is_empty();
         for (si, state) in states.iter().enumerate() {
-            if let Some(split) = plain
-                && state.narrow
-                && state.oracle.is_none()
-            {
-                let (mut e, mut p) = (excess_sums[si], pnl_sums[si]);
-                if state.numeraires_unmoved {
-                    e += split.fixed_excess;
-                } else {
-                    for t in split.all {
-                        if book.groups[book.keys[t.key].group].numeraire {
+            // `Σ f × (a_net − q)` and `Σ (f − 1) × pnl_slope` of the market's terms in a narrow
+            // price scenario: the moving terms' columns summed above, the numeraire terms added
+            // here (as one constant unless a depeg moves them).
+            let linear = match &split {
+                Some(split) if state.narrow && state.oracle.is_none() => {
+                    let (mut e, mut p) = (excess_sums[si], pnl_sums[si]);
+                    if state.numeraires_unmoved {
+                        e += split.fixed_excess;
+                    } else {
+                        for t in &split.fixed {
                             let fk = columns[t.key * n_scenarios + si];
                             e += i128::from(fk) * i128::from(t.excess);
                             p += i128::from(fk - ONE as i64) * i128::from(t.pnl_slope);
                         }
                     }
+                    Some((e, p))
                 }
+                _ => None,
+            };
+            if let (true, Some((e, p))) = (plain, linear) {
                 let excess = market.constant_fixed + e;
                 if excess >= 0 && stats.worst.is_some_and(|(w, _)| excess >= w) {
                     // No penalty: the market's own loss is its P&L's opposite.
@@ -392,27 +395,15 @@ pub(crate) fn run(
             // usual path needs only their difference, and computes the parts when the market is
             // at its worst so far or may liquidate.
             let f = &rows[si * n_keys..(si + 1) * n_keys];
-            let (excess, parts) = match (&split, state.narrow && state.oracle.is_none()) {
-                (Some(split), true) => {
-                    let (mut e, mut p) = (excess_sums[si], pnl_sums[si]);
-                    if state.numeraires_unmoved {
-                        e += split.fixed_excess;
-                    } else {
-                        for t in split.all {
-                            if book.groups[book.keys[t.key].group].numeraire {
-                                let fk = columns[t.key * n_scenarios + si];
-                                e += i128::from(fk) * i128::from(t.excess);
-                                p += i128::from(fk - ONE as i64) * i128::from(t.pnl_slope);
-                            }
-                        }
-                    }
+            let (excess, parts) = match linear {
+                Some((e, p)) => {
                     own_pnl += p;
                     (
                         market.constant_fixed + e + option_adjusted - option_requirement,
                         None,
                     )
                 }
-                _ => {
+                None => {
                     let mut adjusted = market.constant_fixed + option_adjusted;
                     let mut requirement = option_requirement;
                     match &state.oracle {
