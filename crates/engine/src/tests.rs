@@ -452,32 +452,34 @@ fn perp_pnl_counts_at_maintenance_but_positive_pnl_not_at_initial() {
     assert_eq!(p.health, Some(Health::Finite(d("7"))));
 }
 
+/// 10 WETH supplied and 5 000 USDC borrowed on one market: a book with a grid to build.
+fn eth_loan() -> ProfileInput {
+    input(
+        vec![snapshot(
+            "aave-v3",
+            vec![
+                supply("WETH", "10", "2000", "0.8", "0.85"),
+                debt("USDC", "5000", "1"),
+            ],
+        )],
+        vec![],
+    )
+}
+
 /// Grids are compiled once per model and book shape and shared by clones of the settings; a
 /// model changed afterwards (its fields are public) must get its own grid, never a stale one.
 #[test]
 fn a_cached_grid_is_never_used_for_a_changed_model() {
-    let book = || {
-        input(
-            vec![snapshot(
-                "aave-v3",
-                vec![
-                    supply("WETH", "10", "2000", "0.8", "0.85"),
-                    debt("USDC", "5000", "1"),
-                ],
-            )],
-            vec![],
-        )
-    };
     let mut settings = EngineSettings::default();
-    let first = compute_profile(book(), &settings);
+    let first = compute_profile(eth_loan(), &settings);
     // The same settings again: the cached grid gives the same profile.
-    assert_eq!(compute_profile(book(), &settings), first);
+    assert_eq!(compute_profile(eth_loan(), &settings), first);
 
     settings.model.grid.moves = vec![d("0.5")];
     settings.model.grid.joint = false;
-    let changed = compute_profile(book(), &settings);
+    let changed = compute_profile(eth_loan(), &settings);
     let fresh = compute_profile(
-        book(),
+        eth_loan(),
         &EngineSettings {
             model: settings.model.clone(),
             ..EngineSettings::default()
@@ -514,22 +516,10 @@ fn market_labels_read_as_the_formatted_ids() {
 /// their one shape is kept once.
 #[test]
 fn concurrent_profiles_share_one_compiled_grid() {
-    let book = || {
-        input(
-            vec![snapshot(
-                "aave-v3",
-                vec![
-                    supply("WETH", "10", "2000", "0.8", "0.85"),
-                    debt("USDC", "5000", "1"),
-                ],
-            )],
-            vec![],
-        )
-    };
     let settings = EngineSettings::default();
     let profiles: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| compute_profile(book(), &settings)))
+            .map(|_| scope.spawn(|| compute_profile(eth_loan(), &settings)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -540,6 +530,6 @@ fn concurrent_profiles_share_one_compiled_grid() {
     assert_eq!(stats.grids, 1);
     assert!(stats.built >= 1);
     assert_eq!(stats.found + stats.built, 4, "{stats:?}");
-    compute_profile(book(), &settings);
+    compute_profile(eth_loan(), &settings);
     assert_eq!(settings.grids.stats().found, stats.found + 1);
 }
