@@ -151,6 +151,27 @@ fn median(quotes: &[Quote], at: impl Fn(usize) -> usize, same_price: bool) -> Op
     Some(at(*m))
 }
 
+/// The divergence of the quotes spanning `low`–`high`, and the prices chosen from them and the
+/// `median` quote: the median's price, or the lowest for holdings and the highest for
+/// liabilities when the quotes diverge beyond `band`.
+fn decide(low: Decimal, high: Decimal, median: Option<&Quote>, band: Decimal) -> (Decimal, Chosen) {
+    let divergence = if low > Decimal::ZERO {
+        ((high - low) / low).round_dp(8)
+    } else {
+        Decimal::ZERO
+    };
+    let diverged = divergence > band;
+    let reference = median.map_or(Decimal::ZERO, |q| q.usd);
+    let chosen = Chosen {
+        reference,
+        long: if diverged { low } else { reference },
+        short: if diverged { high } else { reference },
+        diverged,
+        age: median.and_then(|q| q.age),
+    };
+    (divergence, chosen)
+}
+
 /// Chooses the price from the quotes (in market label order for determinism) and renders the
 /// schema record. `quotes` must not be empty; an empty list yields a zero price.
 pub(crate) fn choose(
@@ -177,20 +198,8 @@ pub(crate) fn choose(
         )
     });
     let median = median(&quotes, at, low == high).and_then(|i| quotes.get(i));
-    let divergence = if low > Decimal::ZERO {
-        ((high - low) / low).round_dp(8)
-    } else {
-        Decimal::ZERO
-    };
-    let diverged = divergence > band;
-    let reference = median.map_or(Decimal::ZERO, |q| q.usd);
-    let chosen = Chosen {
-        reference,
-        long: if diverged { low } else { reference },
-        short: if diverged { high } else { reference },
-        diverged,
-        age: median.and_then(|q| q.age),
-    };
+    let (divergence, chosen) = decide(low, high, median, band);
+    let (reference, diverged) = (chosen.reference, chosen.diverged);
     let chosen_from = median.map(|q| q.market.clone()).unwrap_or_default();
     let source = median.map(|q| q.source.clone()).unwrap_or(PriceSource {
         oracle: String::new(),
@@ -247,7 +256,7 @@ mod tests {
     use rust_decimal::Decimal;
     use unimargin_schema::{AssetPrice, PriceQuote, PriceSource};
 
-    use super::{Chosen, Quote, choose};
+    use super::{Chosen, Quote, choose, decide};
 
     /// The straightforward rendering [`choose`] must reproduce: a stable sort by `(rank, price)`,
     /// the first lowest and last highest, the median by a stable sort by `(price, rank)`.
@@ -258,20 +267,8 @@ mod tests {
         let mut by_price: Vec<&Quote> = quotes.iter().collect();
         by_price.sort_by(|a, b| a.usd.cmp(&b.usd).then_with(|| a.rank.cmp(&b.rank)));
         let median = by_price.get(quotes.len().saturating_sub(1) / 2).copied();
-        let divergence = if low > Decimal::ZERO {
-            ((high - low) / low).round_dp(8)
-        } else {
-            Decimal::ZERO
-        };
-        let diverged = divergence > band;
-        let reference = median.map_or(Decimal::ZERO, |q| q.usd);
-        let chosen = Chosen {
-            reference,
-            long: if diverged { low } else { reference },
-            short: if diverged { high } else { reference },
-            diverged,
-            age: median.and_then(|q| q.age),
-        };
+        let (divergence, chosen) = decide(low, high, median, band);
+        let (reference, diverged) = (chosen.reference, chosen.diverged);
         let record = AssetPrice {
             key: "K".into(),
             group: "G".into(),
