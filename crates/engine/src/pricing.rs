@@ -60,12 +60,24 @@ pub fn norm_pdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
-/// Black-Scholes-Merton on spot `S` with rate `r` and yield `q`:
-/// `d1 = (ln(S/K) + (r − q + σ²/2)T) ÷ σ√T`, `d2 = d1 − σ√T`,
-/// `call = S e^{−qT} N(d1) − K e^{−rT} N(d2)`, `put = K e^{−rT} N(−d2) − S e^{−qT} N(−d1)`.
-/// At or after expiry (or with zero volatility) the option is worth its discounted intrinsic
-/// value and its delta is a step.
-pub fn black_scholes(i: ModelInput) -> Valuation {
+/// What both the price and the greeks of Black-Scholes are built from: the discount factors
+/// and `d1`, `d2` — or, at or after expiry (or with zero volatility), the discounted intrinsic
+/// value and its step delta.
+enum Terms {
+    Live {
+        dq: f64,
+        dr: f64,
+        sqrt_t: f64,
+        d1: f64,
+        d2: f64,
+    },
+    Intrinsic {
+        price: f64,
+        delta: f64,
+    },
+}
+
+fn terms(i: ModelInput) -> Terms {
     let ModelInput {
         right,
         underlying: s,
@@ -75,8 +87,8 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
         rate: r,
         carry_yield: q,
     } = i;
-    let dq = (-q * t.max(0.0)).exp();
-    let dr = (-r * t.max(0.0)).exp();
+    let dq = exp_or_one(-q * t.max(0.0));
+    let dr = exp_or_one(-r * t.max(0.0));
     if t <= 0.0 || vol <= 0.0 || s <= 0.0 || k <= 0.0 {
         let fwd = s * dq;
         let strike = k * dr;
@@ -85,15 +97,55 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
             Right::Put if strike > fwd => (strike - fwd, -dq),
             _ => (0.0, 0.0),
         };
-        return Valuation {
-            price,
-            delta,
-            ..Valuation::default()
-        };
+        return Terms::Intrinsic { price, delta };
     }
     let sqrt_t = t.sqrt();
     let d1 = ((s / k).ln() + (r - q + 0.5 * vol * vol) * t) / (vol * sqrt_t);
-    let d2 = d1 - vol * sqrt_t;
+    Terms::Live {
+        dq,
+        dr,
+        sqrt_t,
+        d1,
+        d2: d1 - vol * sqrt_t,
+    }
+}
+
+/// `e^x`, exactly 1 for `x = 0` without evaluating it (a zero rate or yield is the usual case).
+fn exp_or_one(x: f64) -> f64 {
+    if x == 0.0 { 1.0 } else { x.exp() }
+}
+
+/// Black-Scholes-Merton on spot `S` with rate `r` and yield `q`:
+/// `d1 = (ln(S/K) + (r − q + σ²/2)T) ÷ σ√T`, `d2 = d1 − σ√T`,
+/// `call = S e^{−qT} N(d1) − K e^{−rT} N(d2)`, `put = K e^{−rT} N(−d2) − S e^{−qT} N(−d1)`.
+/// At or after expiry (or with zero volatility) the option is worth its discounted intrinsic
+/// value and its delta is a step.
+pub fn black_scholes(i: ModelInput) -> Valuation {
+    let (dq, dr, sqrt_t, d1, d2) = match terms(i) {
+        Terms::Live {
+            dq,
+            dr,
+            sqrt_t,
+            d1,
+            d2,
+        } => (dq, dr, sqrt_t, d1, d2),
+        Terms::Intrinsic { price, delta } => {
+            return Valuation {
+                price,
+                delta,
+                ..Valuation::default()
+            };
+        }
+    };
+    let ModelInput {
+        right,
+        underlying: s,
+        strike: k,
+        vol,
+        rate: r,
+        carry_yield: q,
+        ..
+    } = i;
     let pdf = norm_pdf(d1);
     let gamma = dq * pdf / (s * vol * sqrt_t);
     let vega = s * dq * pdf * sqrt_t;
@@ -116,40 +168,15 @@ pub fn black_scholes(i: ModelInput) -> Valuation {
     }
 }
 
-/// `e^x`, exactly 1 for `x = 0` without evaluating it (a zero rate or yield is the usual case).
-fn exp_or_one(x: f64) -> f64 {
-    if x == 0.0 { 1.0 } else { x.exp() }
-}
-
 /// The price alone of [`black_scholes`], bit for bit the same number, without the greeks: the
 /// stress grid and the liquidation surface revalue options many times and read only the price.
 pub fn black_scholes_price(i: ModelInput) -> f64 {
-    let ModelInput {
-        right,
-        underlying: s,
-        strike: k,
-        years: t,
-        vol,
-        rate: r,
-        carry_yield: q,
-    } = i;
-    let dq = exp_or_one(-q * t.max(0.0));
-    let dr = exp_or_one(-r * t.max(0.0));
-    if t <= 0.0 || vol <= 0.0 || s <= 0.0 || k <= 0.0 {
-        let fwd = s * dq;
-        let strike = k * dr;
-        return match right {
-            Right::Call if fwd > strike => fwd - strike,
-            Right::Put if strike > fwd => strike - fwd,
-            _ => 0.0,
-        };
-    }
-    let sqrt_t = t.sqrt();
-    let d1 = ((s / k).ln() + (r - q + 0.5 * vol * vol) * t) / (vol * sqrt_t);
-    let d2 = d1 - vol * sqrt_t;
-    match right {
-        Right::Call => s * dq * norm_cdf(d1) - k * dr * norm_cdf(d2),
-        Right::Put => k * dr * norm_cdf(-d2) - s * dq * norm_cdf(-d1),
+    match terms(i) {
+        Terms::Live { dq, dr, d1, d2, .. } => match i.right {
+            Right::Call => i.underlying * dq * norm_cdf(d1) - i.strike * dr * norm_cdf(d2),
+            Right::Put => i.strike * dr * norm_cdf(-d2) - i.underlying * dq * norm_cdf(-d1),
+        },
+        Terms::Intrinsic { price, .. } => price,
     }
 }
 
