@@ -98,20 +98,8 @@ fn a_pegged_pair_does_not_liquidate_on_its_group_move() {
 /// 5 ETH perp at 2000 (ratios 10 % / 5 %).
 #[test]
 fn credit_capacity_worked_example() {
-    let aave = snapshot(
-        "aave-v3",
-        vec![
-            supply("ETH", "ETH", d("10"), d("2000"), "0.8", "0.825"),
-            debt("USDC", "USD", d("8000"), d("1")),
-        ],
-    );
-    let drift = snapshot(
-        "drift",
-        vec![
-            supply("USDC", "USD", d("3000"), d("1"), "1", "1"),
-            perp(Side::Short, "ETH", "ETH", d("5"), d("2000"), "0.1", "0.05"),
-        ],
-    );
+    let aave = snapshot("aave-v3", aave_eth_loan());
+    let drift = snapshot("drift", drift_eth_short());
 
     // Aave alone. Equity 20 000 − 8 000 = 12 000. Worst scenario ETH −35 %: P&L −7 000, and
     // 13 000 × 0.825 = 10 725 ≥ 8 000, no liquidation. The extreme −70 % liquidates
@@ -179,20 +167,8 @@ fn credit_capacity_worked_example() {
 /// 2000 (ratios 10 % / 5 %). Plain model: no add-ons, penalties 5 %.
 #[test]
 fn isolated_requirement_worked_example() {
-    let aave = snapshot(
-        "aave-v3",
-        vec![
-            supply("ETH", "ETH", d("10"), d("2000"), "0.8", "0.825"),
-            debt("USDC", "USD", d("8000"), d("1")),
-        ],
-    );
-    let drift = snapshot(
-        "drift",
-        vec![
-            supply("USDC", "USD", d("3000"), d("1"), "1", "1"),
-            perp(Side::Short, "ETH", "ETH", d("5"), d("2000"), "0.1", "0.05"),
-        ],
-    );
+    let aave = snapshot("aave-v3", aave_eth_loan());
+    let drift = snapshot("drift", drift_eth_short());
     let p = compute_profile(input(vec![aave, drift]), &settings(plain_model()));
     let [a, b] = [&p.protocols[0].risk, &p.protocols[1].risk];
     assert_eq!(p.protocols[0].protocol.as_str(), "aave-v3");

@@ -181,22 +181,8 @@ fn invalid_changes_are_typed_errors() {
 /// carries its own risk.
 #[test]
 fn segments_are_margined_on_their_own() {
-    let alice = snapshot_of(
-        "aave-v3",
-        ALICE,
-        vec![
-            supply("ETH", "ETH", d("10"), d("2000"), "0.8", "0.825"),
-            debt("USDC", "USD", d("8000"), d("1")),
-        ],
-    );
-    let bob = snapshot_of(
-        "drift",
-        BOB,
-        vec![
-            supply("USDC", "USD", d("3000"), d("1"), "1", "1"),
-            perp(Side::Short, "ETH", "ETH", d("5"), d("2000"), "0.1", "0.05"),
-        ],
-    );
+    let alice = snapshot_of("aave-v3", ALICE, aave_eth_loan());
+    let bob = snapshot_of("drift", BOB, drift_eth_short());
     let segments = [
         Segment {
             name: "spot".into(),

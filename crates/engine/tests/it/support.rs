@@ -276,3 +276,21 @@ pub(crate) fn settings(model: RiskModel) -> EngineSettings {
 pub(crate) fn label(protocol: &str) -> String {
     format!("{protocol}/core@{}", account(ALICE))
 }
+
+/// The worked examples' hedged book, aave-v3's side: 10 ETH at 2000 (LTV 0.8, LT 0.825) and
+/// 8 000 USDC debt.
+pub(crate) fn aave_eth_loan() -> Vec<Position> {
+    vec![
+        supply("ETH", "ETH", d("10"), d("2000"), "0.8", "0.825"),
+        debt("USDC", "USD", d("8000"), d("1")),
+    ]
+}
+
+/// The worked examples' hedged book, drift's side: 3 000 USDC and a short 5 ETH perp at 2000
+/// (margin ratios 10 % / 5 %).
+pub(crate) fn drift_eth_short() -> Vec<Position> {
+    vec![
+        supply("USDC", "USD", d("3000"), d("1"), "1", "1"),
+        perp(Side::Short, "ETH", "ETH", d("5"), d("2000"), "0.1", "0.05"),
+    ]
+}
