@@ -338,20 +338,49 @@ async fn an_owner_set_stream_pushes_a_new_profile_after_a_block_and_is_404_for_a
     assert_eq!(net_value(&update), dec("8000")); // 4 × 2000
 }
 
-#[tokio::test]
-async fn two_replicas_share_one_poller_through_redis_and_a_survivor_takes_over() {
-    let chain = funded_chain(10).await;
-    let redis = RedisServer::start();
+/// Two replicas sharing one key store and one fan-out through `redis` (2 s timeouts); the store
+/// is returned for issuing keys.
+fn redis_replicas(
+    chain: &TestChain,
+    redis: &RedisServer,
+) -> (Arc<dyn TenantStore>, Replica, Replica) {
     let timeout = Duration::from_secs(2);
     let store: Arc<dyn TenantStore> =
         Arc::new(RedisStore::connect(&redis.url(), "it:", timeout).unwrap());
     let fanout = || -> Arc<dyn Fanout> {
         Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap())
     };
-    let (a, b) = (
-        replica(&chain, store.clone(), fanout()),
-        replica(&chain, store.clone(), fanout()),
+    let a = replica(chain, store.clone(), fanout());
+    let b = replica(chain, store.clone(), fanout());
+    (store, a, b)
+}
+
+/// One replica relaying through `redis` (500 ms timeouts), its account stream opened with a new
+/// key and its first profile (1 ETH × 2000) received: the replica, the key, the stream's path and
+/// its events.
+async fn relayed_stream(
+    chain: &TestChain,
+    redis: &RedisServer,
+) -> (Replica, String, String, Events) {
+    let timeout = Duration::from_millis(500);
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let fanout = Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap());
+    let svc = replica(chain, store.clone(), fanout);
+    let secret = key(store.as_ref(), "venue-a").await;
+    let path = format!("/v1/accounts/{}/stream", account());
+    let mut events = Events::request(&svc.router, as_key(get(&path), &secret)).await;
+    assert_eq!(
+        net_value(&events.next(Duration::from_secs(10)).await),
+        dec("2000")
     );
+    (svc, secret, path, events)
+}
+
+#[tokio::test]
+async fn two_replicas_share_one_poller_through_redis_and_a_survivor_takes_over() {
+    let chain = funded_chain(10).await;
+    let redis = RedisServer::start();
+    let (store, a, b) = redis_replicas(&chain, &redis);
     let secret = key(store.as_ref(), "venue-a").await;
     // Registered through one replica, streamed through both.
     let id = owner_set(&b.router, &secret).await;
@@ -427,18 +456,7 @@ async fn two_replicas_share_one_poller_through_redis_and_a_survivor_takes_over()
 async fn a_redis_outage_ends_the_stream_with_an_error_event_and_new_streams_are_503() {
     let chain = funded_chain(1).await;
     let mut redis = RedisServer::start();
-    let timeout = Duration::from_millis(500);
-    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
-    let fanout = Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap());
-    let svc = replica(&chain, store.clone(), fanout);
-    let secret = key(store.as_ref(), "venue-a").await;
-    let path = format!("/v1/accounts/{}/stream", account());
-
-    let mut events = Events::request(&svc.router, as_key(get(&path), &secret)).await;
-    assert_eq!(
-        net_value(&events.next(Duration::from_secs(10)).await),
-        dec("2000")
-    );
+    let (svc, secret, path, mut events) = relayed_stream(&chain, &redis).await;
 
     // Redis goes away: the subscriber is told, then the stream ends; no silent stream.
     redis.stop();
@@ -463,17 +481,8 @@ async fn a_redis_outage_ends_the_stream_with_an_error_event_and_new_streams_are_
 async fn a_frozen_redis_ends_the_stream_with_an_error_event_rather_than_silence() {
     let chain = funded_chain(1).await;
     let redis = RedisServer::start();
-    let timeout = Duration::from_millis(500);
-    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
-    let fanout = Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap());
-    let svc = replica(&chain, store.clone(), fanout);
-    let secret = key(store.as_ref(), "venue-a").await;
-    let path = format!("/v1/accounts/{}/stream", account());
-    let mut events = Events::request(&svc.router, as_key(get(&path), &secret)).await;
-    assert_eq!(
-        net_value(&events.next(Duration::from_secs(10)).await),
-        dec("2000")
-    );
+    // The replica is kept alive for the stream; its key and path are not needed again.
+    let (_svc, _, _, mut events) = relayed_stream(&chain, &redis).await;
 
     // A frozen Redis keeps its connections open and answers nothing: the subscription alone
     // would stay silent forever; the lease renewal times out and the subscriber is told.
@@ -494,16 +503,7 @@ async fn a_frozen_redis_ends_the_stream_with_an_error_event_rather_than_silence(
 async fn a_replica_whose_subscribers_leave_hands_the_poller_over_at_once() {
     let chain = funded_chain(10).await;
     let redis = RedisServer::start();
-    let timeout = Duration::from_secs(2);
-    let store: Arc<dyn TenantStore> =
-        Arc::new(RedisStore::connect(&redis.url(), "it:", timeout).unwrap());
-    let fanout = || -> Arc<dyn Fanout> {
-        Arc::new(RedisFanout::connect(&redis.url(), "it:", timeout).unwrap())
-    };
-    let (a, b) = (
-        replica(&chain, store.clone(), fanout()),
-        replica(&chain, store.clone(), fanout()),
-    );
+    let (store, a, b) = redis_replicas(&chain, &redis);
     let secret = key(store.as_ref(), "venue-a").await;
     let id = owner_set(&a.router, &secret).await;
     let path = format!("/v1/owners/{id}/stream");
