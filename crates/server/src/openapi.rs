@@ -19,7 +19,7 @@ use utoipa::openapi::{
     Content, HttpMethod, InfoBuilder, ObjectBuilder, OpenApiBuilder, PathItem, Paths, PathsBuilder,
     Ref, Required, ResponseBuilder, Type,
     path::{Operation, OperationBuilder, ParameterBuilder, ParameterIn},
-    request_body::RequestBodyBuilder,
+    request_body::{RequestBody, RequestBodyBuilder},
 };
 
 use crate::{
@@ -217,6 +217,14 @@ fn json(schema: &str) -> Content {
     Content::new(Some(Ref::from_schema_name(schema)))
 }
 
+/// A required JSON request body of `schema`.
+fn json_body(schema: &str) -> RequestBody {
+    RequestBodyBuilder::new()
+        .required(Some(Required::True))
+        .content("application/json", json(schema))
+        .build()
+}
+
 fn ok(description: &str, schema: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
@@ -317,12 +325,7 @@ fn verify_attestation() -> Operation {
             "Checks shape, signature (against this deployment's signer), expiry, coverage, and that \
              the nonce was not verified before; the first verification of a nonce consumes it.",
         ))
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json("Attestation"))
-                .build(),
-        ))
+        .request_body(Some(json_body("Attestation")))
         .response("200", ok("The verdict: `valid`, or the `reason` it is not.", "Verdict"))
         .response("400", error("`invalid_request`: the body is not an attestation."))
         .response("404", error("`not_found`: this deployment does not sign profiles."))
@@ -406,12 +409,7 @@ fn create_profile() -> Operation {
         "Unified margin profile of several accounts",
     )
     .parameter(signed_parameter())
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content("application/json", json("ProfileRequest"))
-            .build(),
-    ))
+    .request_body(Some(json_body("ProfileRequest")))
     .response("200", profile_ok())
     .response(
         "413",
@@ -434,12 +432,7 @@ fn simulate_operation() -> Operation {
              health recomputed, metric suffixed `.simulated`) and the diff. Nothing is executed. An \
              incomplete base profile is a 502/504 like the profile routes, never simulated.",
         ))
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json("SimulateRequest"))
-                .build(),
-        ))
+        .request_body(Some(json_body("SimulateRequest")))
         .response("200", ok("Before, after and the diff.", "Simulation"))
         .response("404", error(UNKNOWN_OWNER_SET))
         .response(
@@ -520,12 +513,7 @@ fn create_owner_set() -> Operation {
         "createOwnerSet",
         "Register a named set of accounts (and segments) for the caller's tenant",
     )
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content("application/json", json("OwnerSetRequest"))
-            .build(),
-    ))
+    .request_body(Some(json_body("OwnerSetRequest")))
     .response("201", ok("The registered owner set.", "OwnerSet"))
     .response(
         "400",

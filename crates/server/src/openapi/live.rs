@@ -4,11 +4,11 @@
 use schemars::SchemaGenerator;
 use serde_json::{Map, Value};
 use utoipa::openapi::{
-    Content, HttpMethod, ObjectBuilder, PathItem, PathsBuilder, Required, ResponseBuilder, Type,
-    path::Operation, request_body::RequestBodyBuilder,
+    Content, HttpMethod, ObjectBuilder, PathItem, PathsBuilder, ResponseBuilder, Type,
+    path::Operation,
 };
 
-use super::{UNKNOWN_OWNER_SET, add, error, id_parameter, json, ok, operation};
+use super::{UNKNOWN_OWNER_SET, add, error, id_parameter, json_body, ok, operation};
 use crate::routes::{ACCOUNT_PAGE, OWNER_PAGE, OWNER_STREAM, VIEW_LINKS};
 
 /// The security scheme of a view link (`?view=<token>`).
@@ -172,12 +172,7 @@ fn create_view_link() -> Operation {
              a URL whose `view` token (an HMAC over the tenant, the page and the expiry) opens that \
              page, for this tenant, until `expires_at`, without the API key, e.g. in a browser.",
         ))
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json("ViewLinkRequest"))
-                .build(),
-        ))
+        .request_body(Some(json_body("ViewLinkRequest")))
         .response("201", ok("The link.", "ViewLink"))
         .response(
             "400",
