@@ -33,7 +33,11 @@ use unimargin_sdk::{
     testkit::TestChain,
     units::{Rounding, scale},
 };
-use unimargin_server::{AppState, Profiler, ProfilerSettings, ServerSettings, router};
+use unimargin_server::{
+    AppState, Profiler, ProfilerSettings, ServerSettings,
+    auth::{ApiKey, TenantStore},
+    router,
+};
 
 alloy::sol! {
     function getEthBalance(address addr) external view returns (uint256 balance);
@@ -412,4 +416,11 @@ pub(crate) fn evm_settings(request_timeout: Duration) -> EvmSettings {
         request_timeout,
         ..EvmSettings::default()
     }
+}
+
+/// A new API key of `tenant`, stored in `store`; its secret.
+pub(crate) async fn key(store: &dyn TenantStore, tenant: &str) -> String {
+    let key = ApiKey::generate(tenant).unwrap();
+    store.insert_key(&key.record).await.unwrap();
+    key.secret
 }

@@ -21,8 +21,8 @@ use unimargin_server::{
 };
 
 use crate::{
-    harness::{account, funded_chain, get, post_json, send, service_with},
-    stream::{as_key, key, owner_set, replica, replica_limited},
+    harness::{account, funded_chain, get, key, post_json, send, service_with},
+    stream::{as_key, owner_set, replica, replica_limited, two_tenants},
 };
 
 /// Chromium from `PATH` or Debian's package, installing the package when it is missing. `None`
@@ -286,13 +286,7 @@ async fn the_owner_set_page_opens_in_headless_chromium_through_a_view_link() {
 #[tokio::test]
 async fn pages_need_a_key_or_a_valid_view_link_of_their_tenant_and_page() {
     let chain = funded_chain(1).await;
-    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
-    let svc = replica(&chain, store.clone(), Arc::new(InProcessFanout::default()));
-    let (a, b) = (
-        key(store.as_ref(), "venue-a").await,
-        key(store.as_ref(), "venue-b").await,
-    );
-    let id = owner_set(&svc.router, &a).await;
+    let (svc, a, b, id) = two_tenants(&chain).await;
     let owner_page = format!("/owners/{id}");
     let account_page = format!("/accounts/{}", account());
 

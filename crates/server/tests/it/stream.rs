@@ -25,11 +25,13 @@ use unimargin_sdk::{evm::EvmSettings, testkit::TestChain};
 use unimargin_server::{
     AppState, Fanout, InProcessFanout, RedisFanout, ServerSettings, StreamHub, StreamSettings,
     Tenancy,
-    auth::{ApiKey, FileStore, RateLimit, RedisStore, TenantStore},
+    auth::{FileStore, RateLimit, RedisStore, TenantStore},
     router_with_hub,
 };
 
-use crate::harness::{account, dec, fund, funded_chain, get, native_profiler, send, service_with};
+use crate::harness::{
+    account, dec, fund, funded_chain, get, key, native_profiler, send, service_with,
+};
 
 /// One parsed event.
 #[derive(Debug)]
@@ -267,12 +269,6 @@ pub(crate) fn replica_limited(
     }
 }
 
-pub(crate) async fn key(store: &dyn TenantStore, tenant: &str) -> String {
-    let key = ApiKey::generate(tenant).unwrap();
-    store.insert_key(&key.record).await.unwrap();
-    key.secret
-}
-
 pub(crate) fn as_key(mut req: Request<Body>, key: &str) -> Request<Body> {
     req.headers_mut().insert(
         header::AUTHORIZATION,
@@ -297,6 +293,19 @@ pub(crate) async fn owner_set(router: &Router, key: &str) -> String {
     created.body["id"].as_str().unwrap().to_owned()
 }
 
+/// One replica (in-process fan-out) with a key of each of two tenants and an owner set of the
+/// first: the replica, the two keys and the set's id.
+pub(crate) async fn two_tenants(chain: &TestChain) -> (Replica, String, String, String) {
+    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
+    let svc = replica(chain, store.clone(), Arc::new(InProcessFanout::default()));
+    let (a, b) = (
+        key(store.as_ref(), "venue-a").await,
+        key(store.as_ref(), "venue-b").await,
+    );
+    let id = owner_set(&svc.router, &a).await;
+    (svc, a, b, id)
+}
+
 fn net_value(event: &Sse) -> rust_decimal::Decimal {
     assert_eq!(event.event, "profile", "{:?}", event.data);
     dec(event.data["totals"]["net_value_usd"].as_str().unwrap())
@@ -305,13 +314,7 @@ fn net_value(event: &Sse) -> rust_decimal::Decimal {
 #[tokio::test]
 async fn an_owner_set_stream_pushes_a_new_profile_after_a_block_and_is_404_for_another_tenant() {
     let chain = funded_chain(10).await;
-    let store: Arc<dyn TenantStore> = Arc::new(FileStore::in_memory());
-    let svc = replica(&chain, store.clone(), Arc::new(InProcessFanout::default()));
-    let (a, b) = (
-        key(store.as_ref(), "venue-a").await,
-        key(store.as_ref(), "venue-b").await,
-    );
-    let id = owner_set(&svc.router, &a).await;
+    let (svc, a, b, id) = two_tenants(&chain).await;
     let path = format!("/v1/owners/{id}/stream");
 
     // Another tenant gets what a made-up id gets; no key at all is a 401.

@@ -19,7 +19,7 @@ use unimargin_server::{
     router_with,
 };
 
-use crate::harness::{ADDR, ANVIL, CREDIT, account, dec, funded_chain, native_profiler, send};
+use crate::harness::{ADDR, ANVIL, CREDIT, account, dec, funded_chain, key, native_profiler, send};
 
 /// The service over `client` with keys required from `store` and `limit` per key.
 fn tenant_router(client: EvmClient, store: Arc<dyn TenantStore>, limit: RateLimit) -> Router {
@@ -58,12 +58,6 @@ fn offline_client() -> EvmClient {
         EvmSettings::default(),
     )
     .unwrap()
-}
-
-async fn key(store: &dyn TenantStore, tenant: &str) -> String {
-    let key = ApiKey::generate(tenant).unwrap();
-    store.insert_key(&key.record).await.unwrap();
-    key.secret
 }
 
 fn with_key(builder: axum::http::request::Builder, key: &str) -> axum::http::request::Builder {
