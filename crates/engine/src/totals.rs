@@ -1,8 +1,8 @@
 //! Aggregates of positions, in one traversal.
 //!
-//! The sums are `Decimal` sums, but a profile of many positions adds up thousands of them, so they
-//! run on machine integers (`exact::Sum`) wherever that gives the very same `Decimal` (value, scale and
-//! sign of zero, all of which show in the JSON: `"1.50"` is not `"1.5"`).
+//! The sums are `Decimal` sums, but a profile of many positions adds up thousands of them, so
+//! they run on machine integers (`exact::Sum`) wherever that gives the very same `Decimal`
+//! (value, scale and sign of zero, all of which show in the JSON: `"1.50"` is not `"1.5"`).
 
 use rust_decimal::Decimal;
 use unimargin_schema::{Position, PositionKind, Side, Totals};
@@ -23,7 +23,10 @@ pub(crate) struct Sums {
 }
 
 impl Sums {
-    /// [`accumulate`] on [`Sum`]s: the same operations in the same order.
+    /// Adds one position's contribution (see [`RiskWeights`](unimargin_schema::RiskWeights) for
+    /// how each kind reads its weights). A bought option is worth its mark, like a supply, but is
+    /// not collateral unless the venue says so; a written one is a liability worth its mark,
+    /// margined at a ratio of it, like a debt.
     #[inline]
     pub(crate) fn accumulate(&mut self, p: &Position) {
         let v = p.value_usd;
@@ -45,6 +48,9 @@ impl Sums {
                 self.initial_margin.add_product(v, p.weights.initial);
             }
             (PositionKind::Perp, _) => {
+                // The perp's collateral is its own supply position; the perp adds its PnL to
+                // equity and its notional × margin ratio to the requirement. Positive PnL is not
+                // spendable for initial margin until settled, so it only counts at maintenance.
                 let pnl = p
                     .perp
                     .as_ref()
@@ -87,66 +93,14 @@ impl Sums {
     }
 }
 
-/// Adds one position's contribution to `t` (see [`RiskWeights`](unimargin_schema::RiskWeights)
-/// for how each kind reads its weights).
-pub fn accumulate(t: &mut Totals, p: &Position) {
-    let v = p.value_usd;
-    match (p.kind, p.side) {
-        (PositionKind::Supply, _) => {
-            t.net_value_usd += v;
-            if p.counts_as_collateral {
-                t.collateral_usd += v;
-                t.adjusted_collateral_usd += v * p.weights.maintenance;
-                t.initial_collateral_usd += v * p.weights.initial;
-            }
-        }
-        (PositionKind::Debt, _) => {
-            t.net_value_usd -= v;
-            t.debt_usd += v;
-            t.maintenance_margin_usd += v * p.weights.maintenance;
-            t.initial_margin_usd += v * p.weights.initial;
-        }
-        (PositionKind::Perp, _) => {
-            // The perp's collateral is its own supply position; the perp adds its PnL to equity and
-            // its notional × margin ratio to the requirement. Positive PnL is not spendable for
-            // initial margin until settled, so it only counts at maintenance.
-            let pnl = p
-                .perp
-                .as_ref()
-                .map_or(Decimal::ZERO, |d| d.unrealized_pnl_usd);
-            t.net_value_usd += pnl;
-            t.adjusted_collateral_usd += pnl;
-            t.initial_collateral_usd += pnl.min(Decimal::ZERO);
-            t.maintenance_margin_usd += v * p.weights.maintenance;
-            t.initial_margin_usd += v * p.weights.initial;
-        }
-        (PositionKind::Option, Side::Long) => {
-            // A bought option is worth its mark but is not collateral unless the venue says so.
-            t.net_value_usd += v;
-            if p.counts_as_collateral {
-                t.collateral_usd += v;
-                t.adjusted_collateral_usd += v * p.weights.maintenance;
-                t.initial_collateral_usd += v * p.weights.initial;
-            }
-        }
-        (PositionKind::Option, Side::Short) => {
-            // A written option is a liability worth its mark, margined at a ratio of that mark.
-            t.net_value_usd -= v;
-            t.debt_usd += v;
-            t.maintenance_margin_usd += v * p.weights.maintenance;
-            t.initial_margin_usd += v * p.weights.initial;
-        }
-    }
-}
-
 /// Fills the derived fields (`margin_excess_usd`, `free_collateral_usd`).
 pub fn finish(t: &mut Totals) {
     t.margin_excess_usd = t.adjusted_collateral_usd - t.maintenance_margin_usd;
     t.free_collateral_usd = t.initial_collateral_usd - t.initial_margin_usd;
 }
 
-/// Totals of a list of positions: [`accumulate`] over them, then [`finish`] (computed on
-/// exact integer sums, with the same result).
+/// Totals of a list of positions: each one's contribution summed (exactly, on integers where
+/// `Decimal` would not round), then [`finish`].
 pub fn of_positions<'a>(positions: impl IntoIterator<Item = &'a Position>) -> Totals {
     let mut sums = Sums::default();
     for p in positions {
